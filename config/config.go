@@ -1,0 +1,289 @@
+// Package config loads the one typed Config from the environment (and a .env
+// file). Every bad value is reported with the variable's name, so a wrong
+// deployment fails at start-up with one clear line instead of at first use.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Config is everything the server can be told from outside.
+type Config struct {
+	HTTPAddr string
+	Env      string // "development" or "production"
+	DataDir  string
+
+	DatabaseURL string // empty: embedded SQLite in DataDir
+	RedisURL    string // empty: in-memory code store
+
+	S3Endpoint  string // empty: objects on local disk in DataDir
+	S3AccessKey string
+	S3SecretKey string
+	S3Bucket    string
+	S3UseSSL    bool
+	S3PublicURL string
+
+	SMTPHost     string // empty: mails are written to the log
+	SMTPPort     int
+	SMTPUsername string
+	SMTPPassword string
+	MailFrom     string
+
+	JWTSecret []byte
+
+	TokenTTL           time.Duration
+	CodeTTL            time.Duration
+	ResetTTL           time.Duration
+	CodeMaxAttempts    int
+	CodeResendCooldown time.Duration
+	BcryptCost         int
+	AvatarMaxBytes     int64
+	CORSOrigins        []string
+
+	AutoMigrate   bool // MIGRATE_ON_START: run pending migrations on `serve`
+	LogLevel      string
+	EnablePprof   bool // PPROF: expose /debug/pprof (off by default: it leaks internals)
+	AdminEmail    string
+	AdminPassword string
+	AdminName     string
+}
+
+// Production reports whether APP_ENV=production.
+func (c *Config) Production() bool { return c.Env == "production" }
+
+// Embedded reports which parts run without an external service.
+func (c *Config) EmbeddedDatabase() bool { return c.DatabaseURL == "" }
+
+// Load reads the configuration through getenv (os.Getenv in main; a map in
+// tests). Values in a .env file in the working directory fill variables that
+// getenv leaves empty. It returns one error naming every bad variable.
+func Load(getenv func(string) string) (*Config, error) {
+	dotenv := readDotEnv(".env")
+	get := func(key string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return dotenv[key]
+	}
+	p := parser{get: get}
+
+	c := &Config{
+		HTTPAddr:           p.str("HTTP_ADDR", ":8080"),
+		Env:                p.oneOf("APP_ENV", "development", "development", "production"),
+		DataDir:            p.str("DATA_DIR", "./data"),
+		DatabaseURL:        p.str("DATABASE_URL", ""),
+		RedisURL:           p.str("REDIS_URL", ""),
+		S3Endpoint:         p.str("S3_ENDPOINT", ""),
+		S3AccessKey:        p.str("S3_ACCESS_KEY", ""),
+		S3SecretKey:        p.str("S3_SECRET_KEY", ""),
+		S3Bucket:           p.str("S3_BUCKET", "avatars"),
+		S3UseSSL:           p.boolean("S3_USE_SSL", false),
+		S3PublicURL:        p.str("S3_PUBLIC_URL", ""),
+		SMTPHost:           p.str("SMTP_HOST", ""),
+		SMTPPort:           p.integer("SMTP_PORT", 587, 1, 65535),
+		SMTPUsername:       p.str("SMTP_USERNAME", ""),
+		SMTPPassword:       p.str("SMTP_PASSWORD", ""),
+		MailFrom:           p.str("MAIL_FROM", "no-reply@localhost"),
+		TokenTTL:           p.duration("TOKEN_TTL", 24*time.Hour, time.Minute),
+		CodeTTL:            p.duration("CODE_TTL", 10*time.Minute, time.Second),
+		ResetTTL:           p.duration("RESET_TTL", 30*time.Minute, time.Second),
+		CodeMaxAttempts:    p.integer("CODE_MAX_ATTEMPTS", 5, 1, 100),
+		CodeResendCooldown: p.duration("CODE_RESEND_COOLDOWN", 60*time.Second, 0),
+		BcryptCost:         p.integer("BCRYPT_COST", 10, 4, 31),
+		AvatarMaxBytes:     int64(p.integer("AVATAR_MAX_BYTES", 5<<20, 1024, 100<<20)),
+		CORSOrigins:        p.list("CORS_ORIGINS"),
+		AutoMigrate:        p.boolean("MIGRATE_ON_START", true),
+		LogLevel:           p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		EnablePprof:        p.boolean("PPROF", false),
+		AdminEmail:         p.str("ADMIN_EMAIL", ""),
+		AdminPassword:      p.str("ADMIN_PASSWORD", ""),
+		AdminName:          p.str("ADMIN_NAME", "Admin"),
+	}
+
+	if c.DatabaseURL != "" {
+		p.url("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
+	}
+	if c.RedisURL != "" {
+		p.url("REDIS_URL", c.RedisURL, "redis", "rediss")
+	}
+	if c.S3Endpoint != "" {
+		if strings.Contains(c.S3Endpoint, "://") {
+			p.fail("S3_ENDPOINT", "must be host:port without a scheme (use S3_USE_SSL for https)")
+		}
+		if c.S3AccessKey == "" {
+			p.fail("S3_ACCESS_KEY", "is required when S3_ENDPOINT is set")
+		}
+		if c.S3SecretKey == "" {
+			p.fail("S3_SECRET_KEY", "is required when S3_ENDPOINT is set")
+		}
+		if c.S3PublicURL != "" {
+			p.url("S3_PUBLIC_URL", c.S3PublicURL, "http", "https")
+		}
+	}
+	if c.S3Bucket == "" {
+		p.fail("S3_BUCKET", "must not be empty")
+	}
+	if c.SMTPHost != "" && !strings.Contains(c.MailFrom, "@") {
+		p.fail("MAIL_FROM", "must be an email address")
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		p.fail("ADMIN_PASSWORD", "ADMIN_EMAIL and ADMIN_PASSWORD go together")
+	}
+
+	secret := get("JWT_SECRET")
+	switch {
+	case secret != "" && len(secret) < 32:
+		p.fail("JWT_SECRET", "must be at least 32 bytes")
+	case secret != "":
+		c.JWTSecret = []byte(secret)
+	case c.Production():
+		p.fail("JWT_SECRET", "is required when APP_ENV=production")
+	}
+
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// EnsureDevSecret gives development a stable signing key without set-up: it is
+// generated once and kept in DATA_DIR, so tokens survive a restart.
+func (c *Config) EnsureDevSecret() error {
+	if len(c.JWTSecret) > 0 {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "jwt_secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		c.JWTSecret = []byte(strings.TrimSpace(string(b)))
+		return nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return fmt.Errorf("generate development JWT secret: %w", err)
+	}
+	secret := hex.EncodeToString(buf)
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("DATA_DIR: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("DATA_DIR: keep development JWT secret: %w", err)
+	}
+	c.JWTSecret = []byte(secret)
+	return nil
+}
+
+type parser struct {
+	get  func(string) string
+	errs []string
+}
+
+func (p *parser) fail(key, msg string) { p.errs = append(p.errs, key+" "+msg) }
+
+func (p *parser) err() error {
+	if len(p.errs) == 0 {
+		return nil
+	}
+	return errors.New("config: " + strings.Join(p.errs, "; "))
+}
+
+func (p *parser) str(key, def string) string {
+	if v := strings.TrimSpace(p.get(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) oneOf(key, def string, allowed ...string) string {
+	v := p.str(key, def)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	p.fail(key, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
+	return def
+}
+
+func (p *parser) boolean(key string, def bool) bool {
+	v := p.str(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(key, fmt.Sprintf("must be true or false, got %q", v))
+		return def
+	}
+	return b
+}
+
+func (p *parser) integer(key string, def, minV, maxV int) int {
+	v := p.str(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < minV || n > maxV {
+		p.fail(key, fmt.Sprintf("must be a whole number from %d to %d, got %q", minV, maxV, v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(key string, def, minV time.Duration) time.Duration {
+	v := p.str(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < minV {
+		p.fail(key, fmt.Sprintf("must be a duration such as 90s or 10m, at least %s, got %q", minV, v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) list(key string) []string {
+	var out []string
+	for _, s := range strings.Split(p.str(key, ""), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *parser) url(key, raw string, schemes ...string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		p.fail(key, "is not a valid URL")
+		return
+	}
+	for _, s := range schemes {
+		if u.Scheme == s && u.Host != "" {
+			return
+		}
+	}
+	p.fail(key, fmt.Sprintf("must be a %s:// URL with a host", schemes[0]))
+}
+
+// readDotEnv returns the .env file's values; a missing or unreadable file is
+// the same as an empty one, since .env is a development convenience.
+func readDotEnv(path string) map[string]string {
+	m, err := godotenv.Read(path)
+	if err != nil {
+		return map[string]string{}
+	}
+	return m
+}
