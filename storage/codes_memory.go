@@ -1,0 +1,190 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// sweepEvery is how many writes pass between two sweeps of dead entries, so
+// addresses that never come back do not grow the map forever.
+const sweepEvery = 256
+
+// NewMemoryCodes returns Codes kept in process memory: the default when no
+// Redis is configured, and for tests. Codes do not survive a restart and are
+// not shared between processes.
+func NewMemoryCodes(opts CodeOptions) *Codes {
+	return newCodes(&memoryCodes{items: map[string]memItem{}}, opts)
+}
+
+// memItem is one stored value with the (clock) time after which it is garbage,
+// mirroring a Redis value with a PX expiry.
+type memItem struct {
+	val  []byte
+	gcAt int64 // unix ms
+}
+
+// memoryCodes implements codeBackend with a map; every method runs its whole
+// read-modify-write under one mutex, which is what makes it atomic.
+type memoryCodes struct {
+	mu     sync.Mutex
+	items  map[string]memItem
+	writes int
+}
+
+func (m *memoryCodes) get(key string, now time.Time) []byte {
+	it, ok := m.items[key]
+	if !ok {
+		return nil
+	}
+	if it.gcAt <= now.UnixMilli() {
+		delete(m.items, key)
+		return nil
+	}
+	return it.val
+}
+
+func (m *memoryCodes) set(key string, val []byte, now time.Time, px time.Duration) {
+	m.items[key] = memItem{val: val, gcAt: now.Add(px).UnixMilli()}
+	m.writes++
+	if m.writes%sweepEvery == 0 {
+		nowMs := now.UnixMilli()
+		for k, it := range m.items {
+			if it.gcAt <= nowMs {
+				delete(m.items, k)
+			}
+		}
+	}
+}
+
+// liveRecord returns the decoded record under key when it exists and has not
+// expired by the clock; an expired one is removed.
+func (m *memoryCodes) liveRecord(key string, now time.Time) (*codeRecord, error) {
+	raw := m.get(key, now)
+	if raw == nil {
+		return nil, nil
+	}
+	var rec codeRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("decode code record: %w", err)
+	}
+	if rec.ExpiresAt <= now.UnixMilli() {
+		delete(m.items, key)
+		return nil, nil
+	}
+	return &rec, nil
+}
+
+func (m *memoryCodes) putRecord(key string, rec *codeRecord, now time.Time) error {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode code record: %w", err)
+	}
+	m.set(key, raw, now, msLeft(rec.ExpiresAt, now)+gcSlack)
+	return nil
+}
+
+// coolingLeft is the cooldown time left under cdKey (0 when not cooling).
+func (m *memoryCodes) coolingLeft(cdKey string, now time.Time) time.Duration {
+	raw := m.get(cdKey, now)
+	if raw == nil {
+		return 0
+	}
+	until, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return msLeft(until, now)
+}
+
+// takeCooldown returns the time left when cooling, else starts the cooldown.
+func (m *memoryCodes) takeCooldown(cdKey string, now time.Time, cooldown time.Duration) time.Duration {
+	if cooldown <= 0 {
+		return 0
+	}
+	if left := m.coolingLeft(cdKey, now); left > 0 {
+		return left
+	}
+	until := now.Add(cooldown).UnixMilli()
+	m.set(cdKey, []byte(strconv.FormatInt(until, 10)), now, cooldown+gcSlack)
+	return 0
+}
+
+func (m *memoryCodes) issue(_ context.Context, codeKey, cdKey string, rec []byte, now time.Time, life, cooldown time.Duration) (time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if left := m.takeCooldown(cdKey, now, cooldown); left > 0 {
+		return left, nil
+	}
+	m.set(codeKey, rec, now, life+gcSlack)
+	return 0, nil
+}
+
+func (m *memoryCodes) reissue(_ context.Context, codeKey, cdKey, hash string, now time.Time, life, cooldown time.Duration) (time.Duration, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, err := m.liveRecord(codeKey, now)
+	if err != nil || rec == nil {
+		return 0, false, err
+	}
+	if left := m.takeCooldown(cdKey, now, cooldown); left > 0 {
+		return left, true, nil
+	}
+	rec.Hash, rec.Attempts, rec.Verified = hash, 0, false
+	rec.ExpiresAt = now.Add(life).UnixMilli()
+	return 0, true, m.putRecord(codeKey, rec, now)
+}
+
+func (m *memoryCodes) cooldownLeft(_ context.Context, cdKey string, now time.Time) (time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.coolingLeft(cdKey, now), nil
+}
+
+func (m *memoryCodes) startCooldown(_ context.Context, cdKey string, now time.Time, cooldown time.Duration) (time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.takeCooldown(cdKey, now, cooldown), nil
+}
+
+func (m *memoryCodes) check(_ context.Context, codeKey, hash string, now time.Time, mode checkMode, maxAttempts int, resetTTL time.Duration) (checkResult, []byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, err := m.liveRecord(codeKey, now)
+	if err != nil || rec == nil {
+		return resMissing, nil, err
+	}
+	if !hashesEqual(rec.Hash, hash) {
+		rec.Attempts++
+		if rec.Attempts >= maxAttempts {
+			delete(m.items, codeKey)
+			return resDestroyed, nil, nil
+		}
+		return resWrong, nil, m.putRecord(codeKey, rec, now)
+	}
+	switch mode {
+	case modeMarkVerified:
+		rec.Verified = true
+		rec.ExpiresAt = now.Add(resetTTL).UnixMilli()
+		return resOK, nil, m.putRecord(codeKey, rec, now)
+	case modeConsumeVerified:
+		if !rec.Verified {
+			return resUnverified, nil, nil
+		}
+	}
+	delete(m.items, codeKey)
+	return resOK, rec.Payload, nil
+}
+
+func (m *memoryCodes) discard(_ context.Context, codeKey, cdKey string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.items, codeKey)
+	delete(m.items, cdKey)
+	return nil
+}
+
+func (m *memoryCodes) ping(context.Context) error { return nil }
