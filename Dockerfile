@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+
+# Build a static binary: the app is pure Go (SQLite through modernc.org/sqlite),
+# so it runs on an image without libc.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/accounts . \
+    && mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/accounts /accounts
+# DATA_DIR must be writable by the nonroot user (uid 65532): the embedded
+# database, local uploads and the development JWT secret live there.
+COPY --from=build --chown=65532:65532 /out/data /data
+ENV DATA_DIR=/data \
+    HTTP_ADDR=:8080
+WORKDIR /data
+USER 65532:65532
+EXPOSE 8080
+# The image has no shell or curl, so the binary checks its own /healthz.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+    CMD ["/accounts", "healthcheck"]
+ENTRYPOINT ["/accounts"]
+CMD ["serve"]
