@@ -1,0 +1,129 @@
+// Package app holds the account flows (register, login, password reset,
+// profile, avatars, admin) as plain Go over small interfaces. It knows nothing
+// of HTTP: routes call it, and only main builds its concrete dependencies.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/uptrace/bun"
+
+	"github.com/acme/accounts/mail"
+)
+
+// Code purposes, as named in the API.
+const (
+	PurposeRegister   = "register"
+	PurposeLogin      = "login"
+	PurposePassword   = "password"
+	PurposeAdminLogin = "admin_login"
+)
+
+// CodeStore keeps one-time codes and their cooldowns (storage.Codes).
+type CodeStore interface {
+	Issue(ctx context.Context, purpose, email string, payload []byte) (string, error)
+	Reissue(ctx context.Context, purpose, email string) (string, error)
+	CooldownLeft(ctx context.Context, purpose, email string) (time.Duration, error)
+	StartCooldown(ctx context.Context, purpose, email string) (time.Duration, error)
+	Consume(ctx context.Context, purpose, email, code string) ([]byte, error)
+	MarkVerified(ctx context.Context, purpose, email, code string) error
+	ConsumeVerified(ctx context.Context, purpose, email, code string) ([]byte, error)
+	Discard(ctx context.Context, purpose, email string) error
+	Ping(ctx context.Context) error
+}
+
+// Mailer hands a message to the mail server (or the log).
+type Mailer interface {
+	Send(ctx context.Context, msg mail.Message) error
+}
+
+// ObjectStore keeps public objects such as avatars (S3 or local disk).
+type ObjectStore interface {
+	Put(ctx context.Context, key string, body []byte, contentType string) error
+	Delete(ctx context.Context, key string) error
+	URL(key string) string
+	Ping(ctx context.Context) error
+}
+
+// Events counts what happens to codes, for metrics.
+type Events interface {
+	CodeEvent(purpose, event string)
+}
+
+// Options are the tunables of the flows, from config.
+type Options struct {
+	TokenTTL       time.Duration
+	CodeTTL        time.Duration
+	ResetTTL       time.Duration
+	BcryptCost     int
+	JWTSecret      []byte
+	AvatarMaxBytes int64
+}
+
+// Deps are everything the flows need; main builds them.
+type Deps struct {
+	DB      *bun.DB
+	Codes   CodeStore
+	Mailer  Mailer
+	Objects ObjectStore
+	Events  Events           // optional
+	Log     *slog.Logger     // optional
+	Now     func() time.Time // optional; tests inject a clock
+	Options Options
+}
+
+// App is the account service.
+type App struct {
+	db        *bun.DB
+	codes     CodeStore
+	mailer    Mailer
+	objects   ObjectStore
+	events    Events
+	log       *slog.Logger
+	now       func() time.Time
+	opts      Options
+	passwords *Passwords
+	validator *validator.Validate
+}
+
+// New builds the App from its dependencies.
+func New(d Deps) *App {
+	a := &App{
+		db:        d.DB,
+		codes:     d.Codes,
+		mailer:    d.Mailer,
+		objects:   d.Objects,
+		events:    d.Events,
+		log:       d.Log,
+		now:       d.Now,
+		opts:      d.Options,
+		passwords: NewPasswords(d.Options.BcryptCost),
+		validator: newValidator(),
+	}
+	if a.events == nil {
+		a.events = noEvents{}
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a
+}
+
+// DB exposes the database handle for the token middleware's account lookup.
+func (a *App) DB() bun.IDB { return a.db }
+
+// Now is the app's clock (UTC, microsecond precision as the databases store it).
+func (a *App) Now() time.Time { return a.now().UTC().Truncate(time.Microsecond) }
+
+// CodeTTL is how long a mailed code lives, for the API's expires_in.
+func (a *App) CodeTTL() time.Duration { return a.opts.CodeTTL }
+
+type noEvents struct{}
+
+func (noEvents) CodeEvent(string, string) {}

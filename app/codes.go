@@ -1,0 +1,68 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/acme/accounts/mail"
+	"github.com/acme/accounts/models"
+)
+
+// CodeSent is the answer of every step that mails a code.
+type CodeSent struct {
+	Email     string
+	ExpiresIn time.Duration
+}
+
+// mailCode renders and sends the code mail. When the mail cannot be handed
+// over, the code (and any pending registration next to it) is discarded when
+// discard is set, so a failed request leaves nothing behind.
+func (a *App) mailCode(ctx context.Context, purpose, email, code string, discard bool) error {
+	msg, err := mail.CodeMessage(purpose, email, code, a.opts.CodeTTL)
+	if err != nil {
+		return fmt.Errorf("render %s code mail: %w", purpose, err)
+	}
+	if err := a.mailer.Send(ctx, msg); err != nil {
+		if discard {
+			// The request's context may be the thing that ran out; clean up anyway.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if derr := a.codes.Discard(cctx, purpose, email); derr != nil {
+				a.log.ErrorContext(ctx, "discard code after failed mail", "purpose", purpose, "err", derr)
+			}
+		}
+		if !errors.Is(err, models.ErrUnavailable) {
+			err = models.Unavailable("mail", err)
+		}
+		return fmt.Errorf("send %s code: %w", purpose, err)
+	}
+	a.events.CodeEvent(purpose, "sent")
+	return nil
+}
+
+// issueAndMail creates a fresh code for (purpose, email) and mails it.
+func (a *App) issueAndMail(ctx context.Context, purpose, email string, payload []byte) (*CodeSent, error) {
+	code, err := a.codes.Issue(ctx, purpose, email, payload)
+	if err != nil {
+		return nil, fmt.Errorf("issue %s code: %w", purpose, err)
+	}
+	if err := a.mailCode(ctx, purpose, email, code, true); err != nil {
+		return nil, err
+	}
+	return &CodeSent{Email: email, ExpiresIn: a.opts.CodeTTL}, nil
+}
+
+// refuseWhileCooling answers 429 early, before expensive work such as bcrypt,
+// when a code for (purpose, email) was mailed moments ago.
+func (a *App) refuseWhileCooling(ctx context.Context, purpose, email string) error {
+	left, err := a.codes.CooldownLeft(ctx, purpose, email)
+	if err != nil {
+		return fmt.Errorf("check %s cooldown: %w", purpose, err)
+	}
+	if left > 0 {
+		return &models.RateLimitError{RetryAfter: left}
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/acme/accounts/models"
+)
+
+// ForgotInput starts a password reset.
+type ForgotInput struct {
+	Email string `json:"email" validate:"required,max=254,email"`
+}
+
+// ForgotPassword mails a reset code to an active account. Its answer is the
+// same whether or not the account exists, and the cooldown starts either way,
+// so no sequence of requests reveals an account.
+func (a *App) ForgotPassword(ctx context.Context, in ForgotInput) error {
+	in.Email = normEmail(in.Email)
+	if err := a.validate(in); err != nil {
+		return err
+	}
+	u, err := models.UserByEmail(ctx, a.db, in.Email)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	if u == nil || !u.Active {
+		if _, err := a.codes.StartCooldown(ctx, PurposePassword, in.Email); err != nil {
+			return fmt.Errorf("forgot password: %w", err)
+		}
+		return nil
+	}
+	_, err = a.issueAndMail(ctx, PurposePassword, in.Email, nil)
+	var limited *models.RateLimitError
+	if errors.As(err, &limited) {
+		return nil // within the cooldown: answer as usual, send nothing
+	}
+	return err
+}
+
+// VerifyPasswordCode checks a reset code and keeps it, marked verified, for
+// the reset step.
+func (a *App) VerifyPasswordCode(ctx context.Context, in VerifyInput) error {
+	if err := a.checkVerifyInput(&in); err != nil {
+		return err
+	}
+	if err := a.codes.MarkVerified(ctx, PurposePassword, in.Email, in.Code); err != nil {
+		return fmt.Errorf("verify password code: %w", err)
+	}
+	return nil
+}
+
+// ResetInput sets a new password with a verified code.
+type ResetInput struct {
+	Email    string `json:"email" validate:"required,max=254,email"`
+	Code     string `json:"code" validate:"required"`
+	Password string `json:"password" validate:"required,password"`
+}
+
+// ResetPassword replaces the password and revokes every older token.
+func (a *App) ResetPassword(ctx context.Context, in ResetInput) error {
+	in.Email = normEmail(in.Email)
+	if err := a.validate(in); err != nil {
+		return err
+	}
+	if _, err := a.codes.ConsumeVerified(ctx, PurposePassword, in.Email, in.Code); err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	u, err := models.UserByEmail(ctx, a.db, in.Email)
+	if errors.Is(err, models.ErrNotFound) {
+		return fmt.Errorf("reset password: account gone: %w", models.ErrInvalidCode)
+	}
+	if err != nil {
+		return err
+	}
+	if !u.Active {
+		return fmt.Errorf("reset password %s: %w", in.Email, models.ErrAccountInactive)
+	}
+	hash, err := a.passwords.Hash(ctx, in.Password)
+	if err != nil {
+		return err
+	}
+	_, err = models.SetUserPassword(ctx, a.db, u.ID, hash, a.Now())
+	return err
+}

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/acme/accounts/models"
+)
+
+// newValidator builds the struct validator used by every flow. Field errors are
+// reported under the JSON names the client sent.
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			return f.Name
+		}
+		return name
+	})
+	// bcrypt reads at most 72 bytes; a longer password is rejected instead of
+	// silently cut, so two different passwords can never share a hash.
+	_ = v.RegisterValidation("password", func(fl validator.FieldLevel) bool {
+		n := len(fl.Field().String())
+		return n >= 8 && n <= 72
+	})
+	_ = v.RegisterValidation("code", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		if len(s) != 6 {
+			return false
+		}
+		for _, r := range s {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return true
+	})
+	_ = v.RegisterValidation("phone", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		digits := 0
+		for i, r := range s {
+			switch {
+			case r >= '0' && r <= '9':
+				digits++
+			case r == '+' && i == 0, r == ' ', r == '-', r == '(', r == ')':
+			default:
+				return false
+			}
+		}
+		return digits >= 5 && digits <= 15
+	})
+	return v
+}
+
+// validate checks s and turns the validator's findings into a ValidationError.
+func (a *App) validate(s any) error {
+	err := a.validator.Struct(s)
+	if err == nil {
+		return nil
+	}
+	verrs, ok := err.(validator.ValidationErrors)
+	if !ok {
+		return fmt.Errorf("validate: %w", err)
+	}
+	out := &models.ValidationError{}
+	for _, fe := range verrs {
+		out.Add(fe.Field(), fieldMessage(fe))
+	}
+	return out
+}
+
+func fieldMessage(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "email":
+		return "must be a valid email address"
+	case "password":
+		return "must be 8 to 72 bytes"
+	case "code":
+		return "must be 6 digits"
+	case "phone":
+		return "must be a phone number such as +998901234567"
+	case "oneof":
+		return "must be one of: " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	case "iso4217":
+		return "must be an ISO 4217 currency code such as UZS or USD"
+	case "uuid":
+		return "must be a UUID"
+	case "min":
+		if fe.Kind() == reflect.String {
+			return "must be at least " + fe.Param() + " characters"
+		}
+		return "must be at least " + fe.Param()
+	case "max":
+		if fe.Kind() == reflect.String {
+			return "must be at most " + fe.Param() + " characters"
+		}
+		return "must be at most " + fe.Param()
+	case "gte":
+		return "must be at least " + fe.Param()
+	case "lte":
+		return "must be at most " + fe.Param()
+	}
+	return "is invalid"
+}
+
+// normEmail is the one normalisation of an email: trimmed and lower-cased.
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

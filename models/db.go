@@ -1,0 +1,142 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Open connects to PostgreSQL when databaseURL is set, otherwise to an
+// embedded SQLite file in dataDir, and checks the connection before returning.
+// The second result names the backend for the start-up log.
+func Open(ctx context.Context, databaseURL, dataDir string) (*bun.DB, string, error) {
+	if databaseURL != "" {
+		sqldb, err := sql.Open("pgx", databaseURL)
+		if err != nil {
+			return nil, "", fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		// Enough connections to keep both cores busy while some wait on I/O,
+		// few enough that many replicas do not exhaust PostgreSQL.
+		n := 4 * runtime.GOMAXPROCS(0)
+		sqldb.SetMaxOpenConns(n)
+		sqldb.SetMaxIdleConns(n)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		db := bun.NewDB(sqldb, pgdialect.New())
+		if err := ping(ctx, db); err != nil {
+			db.Close()
+			return nil, "", fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		return db, "postgresql", nil
+	}
+
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, "", fmt.Errorf("DATA_DIR: %w", err)
+	}
+	path := filepath.Join(dataDir, "accounts.db")
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, "", fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// SQLite has one writer; a single connection turns lock contention into
+	// plain queueing instead of SQLITE_BUSY errors under concurrent requests.
+	sqldb.SetMaxOpenConns(1)
+	db := bun.NewDB(sqldb, sqlitedialect.New())
+	if err := ping(ctx, db); err != nil {
+		db.Close()
+		return nil, "", fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return db, "sqlite " + path, nil
+}
+
+func ping(ctx context.Context, db *bun.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return db.PingContext(ctx)
+}
+
+// Ping reports whether the database answers, as an UnavailableError if not.
+func Ping(ctx context.Context, db bun.IDB) error {
+	var one int
+	if err := db.NewRaw("SELECT 1").Scan(ctx, &one); err != nil {
+		// Whatever the driver says, a database that cannot answer SELECT 1 is down.
+		if err = dbErr(err, "ping"); !errors.Is(err, ErrUnavailable) {
+			err = Unavailable("database", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// dbErr translates driver errors into the domain vocabulary, so callers never
+// look at driver types: no rows is ErrNotFound, a unique violation is
+// ErrEmailTaken (email is the only unique business key), a lost connection is
+// an outage of the database.
+func dbErr(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	case isUniqueViolation(err):
+		return fmt.Errorf("%s: %w", op, ErrEmailTaken)
+	case isConnectionError(err):
+		return Unavailable("database", fmt.Errorf("%s: %w", op, err))
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqlErr *sqlite.Error
+	if errors.As(err, &sqlErr) {
+		return sqlErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqlErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func isConnectionError(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08 is connection exceptions, 57P0x the server shutting down,
+		// 53xxx insufficient resources (too many connections).
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || strings.HasPrefix(pgErr.Code, "53")
+	}
+	var sqlErr *sqlite.Error
+	if errors.As(err, &sqlErr) {
+		code := sqlErr.Code() & 0xff
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED || code == sqlite3.SQLITE_IOERR || code == sqlite3.SQLITE_CANTOPEN || code == sqlite3.SQLITE_FULL
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) ||
+		errors.As(err, &netErr) ||
+		errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		pgconn.Timeout(err) ||
+		strings.Contains(err.Error(), "database is closed")
+}
