@@ -1,0 +1,108 @@
+// Package middleware holds the request pipeline pieces: token check and
+// account loading, request ids, deadlines, metrics, JSON body limits.
+package middleware
+
+import (
+	"errors"
+	"fmt"
+
+	jwtware "github.com/gofiber/contrib/jwt"
+	"github.com/gofiber/fiber/v2"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/acme/accounts/models"
+)
+
+const (
+	tokenKey   = "token"
+	accountKey = "account"
+)
+
+// RequireUser accepts only a valid user token whose account is active and
+// whose token version is current, and puts the user on the context.
+func RequireUser(secret []byte, db bun.IDB) fiber.Handler {
+	return requireRole(secret, models.RoleUser, func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error {
+		u, err := models.UserByID(c.UserContext(), db, id)
+		if err != nil {
+			return revokedIfMissing(err)
+		}
+		if !current(claims, u.Email, u.Active, u.TokenVersion) {
+			return fmt.Errorf("user token revoked: %w", models.ErrUnauthorized)
+		}
+		c.Locals(accountKey, u)
+		return nil
+	})
+}
+
+// RequireAdmin is RequireUser for admin tokens, looked up in the admins table.
+func RequireAdmin(secret []byte, db bun.IDB) fiber.Handler {
+	return requireRole(secret, models.RoleAdmin, func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error {
+		a, err := models.AdminByID(c.UserContext(), db, id)
+		if err != nil {
+			return revokedIfMissing(err)
+		}
+		if !current(claims, a.Email, a.Active, a.TokenVersion) {
+			return fmt.Errorf("admin token revoked: %w", models.ErrUnauthorized)
+		}
+		c.Locals(accountKey, a)
+		return nil
+	})
+}
+
+// CurrentUser is the user loaded by RequireUser.
+func CurrentUser(c *fiber.Ctx) *models.User {
+	u, _ := c.Locals(accountKey).(*models.User)
+	return u
+}
+
+// CurrentAdmin is the admin loaded by RequireAdmin.
+func CurrentAdmin(c *fiber.Ctx) *models.Admin {
+	a, _ := c.Locals(accountKey).(*models.Admin)
+	return a
+}
+
+type loadFunc func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error
+
+func requireRole(secret []byte, role string, load loadFunc) fiber.Handler {
+	return jwtware.New(jwtware.Config{
+		SigningKey: jwtware.SigningKey{JWTAlg: jwtware.HS256, Key: secret},
+		Claims:     &models.Claims{},
+		ContextKey: tokenKey,
+		ErrorHandler: func(_ *fiber.Ctx, err error) error {
+			return fmt.Errorf("%v: %w", err, models.ErrUnauthorized)
+		},
+		SuccessHandler: func(c *fiber.Ctx) error {
+			tok, _ := c.Locals(tokenKey).(*jwt.Token)
+			claims, ok := tok.Claims.(*models.Claims)
+			if !ok {
+				return models.ErrUnauthorized
+			}
+			if claims.Role != role {
+				return fmt.Errorf("%s token on a %s route: %w", claims.Role, role, models.ErrForbidden)
+			}
+			id, err := uuid.Parse(claims.Subject)
+			if err != nil || claims.IssuedAt == nil || claims.ExpiresAt == nil {
+				return fmt.Errorf("token without valid sub, iat or exp: %w", models.ErrUnauthorized)
+			}
+			if err := load(c, claims, id); err != nil {
+				return err
+			}
+			return c.Next()
+		},
+	})
+}
+
+// current compares the token with the account as it is now: same email, still
+// active, same token version (password change, reset and deactivation bump it).
+func current(claims *models.Claims, email string, active bool, version int64) bool {
+	return active && claims.Email == email && claims.Version == version
+}
+
+func revokedIfMissing(err error) error {
+	if errors.Is(err, models.ErrNotFound) {
+		return fmt.Errorf("token account gone: %w", models.ErrUnauthorized)
+	}
+	return err
+}
