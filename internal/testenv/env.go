@@ -1,0 +1,346 @@
+// Package testenv builds a complete API server for tests, on the embedded
+// backends (SQLite, in-memory codes, local disk, captured mail) or on real
+// services when TEST_* variables point at them. Each Env is isolated: its own
+// database or schema, Redis key prefix, bucket and recipients, so tests run in
+// parallel.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	redisstore "github.com/gofiber/storage/redis/v3"
+	"github.com/minio/minio-go/v7"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/acme/accounts/app"
+	"github.com/acme/accounts/mail"
+	"github.com/acme/accounts/middleware"
+	"github.com/acme/accounts/migrations"
+	"github.com/acme/accounts/models"
+	"github.com/acme/accounts/routes"
+	"github.com/acme/accounts/storage"
+)
+
+// Variables that switch a backend from embedded to real.
+const (
+	EnvDatabaseURL      = "TEST_DATABASE_URL"
+	EnvRedisURL         = "TEST_REDIS_URL"
+	EnvS3Endpoint       = "TEST_S3_ENDPOINT"
+	EnvS3AccessKey      = "TEST_S3_ACCESS_KEY"
+	EnvS3SecretKey      = "TEST_S3_SECRET_KEY"
+	EnvRequireServices  = "TEST_REQUIRE_SERVICES" // 1: a missing service fails the test instead of skipping it
+	EnvRedisServerBin   = "TEST_REDIS_SERVER_BIN"
+	EnvMinioBin         = "TEST_MINIO_BIN"
+	defaultTestPassword = "correct horse battery"
+)
+
+// Password is the password the helpers register users with.
+const Password = defaultTestPassword
+
+// Config tunes one Env. Zero values take the API's defaults, except
+// Cooldown, which defaults to off so tests can send several codes.
+type Config struct {
+	CodeTTL     time.Duration
+	ResetTTL    time.Duration
+	MaxAttempts int
+	Cooldown    time.Duration
+	TokenTTL    time.Duration
+	AvatarMax   int64
+	RedisURL    string // overrides TEST_REDIS_URL (a private redis-server)
+	S3Endpoint  string // overrides TEST_S3_ENDPOINT (a private MinIO)
+	SMTPAddr    string // overrides the SMTP server (a dead port)
+}
+
+// Env is one isolated server and its backends.
+type Env struct {
+	T       testing.TB
+	Fiber   *fiber.App
+	App     *app.App
+	DB      *bun.DB
+	Codes   *storage.Codes
+	Objects app.ObjectStore
+	Clock   *Clock
+	Secret  []byte
+	Capture *mail.Capture // embedded mail; nil on a real SMTP server
+	Mailpit *Mailpit      // real mail; nil when captured
+	Redis   *redis.Client // real Redis; nil in memory
+	S3      *storage.S3Objects
+	Uploads string // local objects folder; "" on S3
+	Cfg     Config
+
+	prefix   string
+	mailMu   sync.Mutex
+	mailSeen map[string]int
+	vars     map[string]string
+}
+
+// Real reports whether name ("database", "redis", "s3", "smtp") is a real service here.
+func Real(name string) bool {
+	switch name {
+	case "database":
+		return os.Getenv(EnvDatabaseURL) != ""
+	case "redis":
+		return os.Getenv(EnvRedisURL) != ""
+	case "s3":
+		return os.Getenv(EnvS3Endpoint) != ""
+	case "smtp":
+		return os.Getenv(EnvMailpitSMTP) != ""
+	}
+	return false
+}
+
+// RequireServices is true in CI's real-service run: nothing may be skipped.
+func RequireServices() bool { return os.Getenv(EnvRequireServices) == "1" }
+
+// Backends describes which backends this process tests, for test names and logs.
+func Backends() string {
+	parts := []string{"sqlite", "memory", "disk", "capture"}
+	if Real("database") {
+		parts[0] = "postgres"
+	}
+	if Real("redis") {
+		parts[1] = "redis"
+	}
+	if Real("s3") {
+		parts[2] = "minio"
+	}
+	if Real("smtp") {
+		parts[3] = "mailpit"
+	}
+	return strings.Join(parts, "+")
+}
+
+// New builds a server on fresh, isolated backends and cleans them up after t.
+func New(t testing.TB, cfg Config) *Env {
+	t.Helper()
+	checkRequired(t)
+	if cfg.CodeTTL == 0 {
+		cfg.CodeTTL = 10 * time.Minute
+	}
+	if cfg.ResetTTL == 0 {
+		cfg.ResetTTL = 30 * time.Minute
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 24 * time.Hour
+	}
+	if cfg.AvatarMax == 0 {
+		cfg.AvatarMax = 5 << 20
+	}
+	ctx := context.Background()
+	id := RandomID()
+	e := &Env{T: t, Clock: NewClock(), Secret: []byte("test-secret-test-secret-test-secret-0123"), Cfg: cfg, prefix: "t" + id + ":", mailSeen: map[string]int{}}
+
+	e.DB = openDB(t, id)
+	if _, err := migrations.Up(ctx, e.DB); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+
+	metrics := middleware.NewMetrics()
+	codeOpts := storage.CodeOptions{
+		Secret: []byte("code-secret"), TTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, MaxAttempts: cfg.MaxAttempts,
+		Cooldown: cfg.Cooldown, Prefix: e.prefix, Now: e.Clock.Now, OnEvent: metrics.CodeEvent,
+	}
+	redisURL := cfg.RedisURL
+	if redisURL == "" {
+		redisURL = os.Getenv(EnvRedisURL)
+	}
+	if redisURL != "" {
+		opts, err := redis.ParseURL(redisURL)
+		if err != nil {
+			t.Fatalf("redis url: %v", err)
+		}
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, time.Second, time.Second
+		opts.MaxRetries = 0
+		e.Redis = redis.NewClient(opts)
+		if err := e.Redis.Ping(ctx).Err(); err != nil {
+			t.Fatalf("redis %s: %v", opts.Addr, err)
+		}
+		t.Cleanup(func() { cleanRedis(e.Redis, e.prefix); e.Redis.Close() })
+		e.Codes = storage.NewRedisCodes(redisstore.NewFromConnection(e.Redis), codeOpts)
+	} else {
+		e.Codes = storage.NewMemoryCodes(codeOpts)
+	}
+
+	endpoint := cfg.S3Endpoint
+	if endpoint == "" {
+		endpoint = os.Getenv(EnvS3Endpoint)
+	}
+	if endpoint != "" {
+		bucket := "t-" + id
+		s3, err := storage.NewS3Objects(ctx, storage.S3Options{
+			Endpoint: endpoint, AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey), Bucket: bucket,
+		})
+		if err != nil {
+			t.Fatalf("s3: %v", err)
+		}
+		e.S3, e.Objects = s3, s3
+		t.Cleanup(func() { removeBucket(s3.Client(), bucket) })
+	} else {
+		e.Uploads = t.TempDir()
+		local, err := storage.NewLocalObjects(e.Uploads, "/uploads")
+		if err != nil {
+			t.Fatalf("local objects: %v", err)
+		}
+		e.Objects = local
+	}
+
+	var mailer app.Mailer
+	smtpAddr := cfg.SMTPAddr
+	if smtpAddr == "" {
+		smtpAddr = os.Getenv(EnvMailpitSMTP)
+	}
+	if smtpAddr != "" {
+		host, portStr, err := net.SplitHostPort(smtpAddr)
+		if err != nil {
+			t.Fatalf("smtp addr: %v", err)
+		}
+		port, _ := strconv.Atoi(portStr)
+		m, err := mail.NewSMTP(mail.SMTPOptions{Host: host, Port: port, From: "no-reply@example.com", Timeout: 3 * time.Second})
+		if err != nil {
+			t.Fatalf("smtp: %v", err)
+		}
+		mailer = m
+		if base := os.Getenv(EnvMailpitURL); base != "" {
+			e.Mailpit = &Mailpit{BaseURL: base}
+		}
+	} else {
+		e.Capture = mail.NewCapture()
+		mailer = e.Capture
+	}
+
+	e.App = app.New(app.Deps{
+		DB: e.DB, Codes: e.Codes, Mailer: mailer, Objects: e.Objects, Events: metrics, Now: e.Clock.Now,
+		Options: app.Options{
+			TokenTTL: cfg.TokenTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: 4,
+			JWTSecret: e.Secret, AvatarMaxBytes: cfg.AvatarMax,
+		},
+	})
+	e.Fiber = routes.New(e.App, routes.Options{
+		JWTSecret: e.Secret, Metrics: metrics, AvatarMaxBytes: cfg.AvatarMax, UploadsDir: e.Uploads,
+		RequestTimeout: 10 * time.Second,
+	})
+	return e
+}
+
+func checkRequired(t testing.TB) {
+	if !RequireServices() {
+		return
+	}
+	for _, k := range []string{EnvDatabaseURL, EnvRedisURL, EnvS3Endpoint, EnvS3AccessKey, EnvS3SecretKey, EnvMailpitSMTP, EnvMailpitURL} {
+		if os.Getenv(k) == "" {
+			t.Fatalf("%s=1 but %s is not set: the real-service run must not fall back to embedded backends", EnvRequireServices, k)
+		}
+	}
+}
+
+// openDB gives the test its own database: a fresh SQLite file, or a fresh
+// PostgreSQL schema selected through search_path.
+func openDB(t testing.TB, id string) *bun.DB {
+	t.Helper()
+	ctx := context.Background()
+	base := os.Getenv(EnvDatabaseURL)
+	if base == "" {
+		db, _, err := models.Open(ctx, "", t.TempDir())
+		if err != nil {
+			t.Fatalf("sqlite: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	schema := "t_" + id
+	admin, _, err := models.Open(ctx, base, "")
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvDatabaseURL, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, _, err := models.Open(ctx, u.String(), "")
+	if err != nil {
+		t.Fatalf("postgres schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	})
+	return db
+}
+
+func cleanRedis(c *redis.Client, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+}
+
+func removeBucket(c *minio.Client, bucket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for obj := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err == nil {
+			_ = c.RemoveObject(ctx, bucket, obj.Key, minio.RemoveObjectOptions{})
+		}
+	}
+	_ = c.RemoveBucket(ctx, bucket)
+}
+
+// RandomID is a short random lower-case hex string for names.
+func RandomID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Email returns a recipient unique to this Env (Mailpit is shared by all tests).
+func (e *Env) Email(name string) string {
+	return fmt.Sprintf("%s-%s@example.com", name, RandomID())
+}
+
+// Clock is a settable clock for expiry tests; it starts at the real time.
+type Clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+// NewClock returns a clock at the real time.
+func NewClock() *Clock { return &Clock{} }
+
+// Now is the real time plus every Advance so far.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}

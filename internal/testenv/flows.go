@@ -1,0 +1,107 @@
+package testenv
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/acme/accounts/mail"
+)
+
+// Mails returns what was mailed to the address so far, oldest first.
+func (e *Env) Mails(to string) []mail.Message {
+	e.T.Helper()
+	if e.Capture != nil {
+		return e.Capture.Messages(to)
+	}
+	if e.Mailpit == nil {
+		e.T.Fatalf("mail goes to a real SMTP server but %s is not set", EnvMailpitURL)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msgs, err := e.Mailpit.Messages(ctx, to)
+	if err != nil {
+		e.T.Fatalf("mailpit: %v", err)
+	}
+	return msgs
+}
+
+// LastMail waits for a mail to the address that the test has not seen yet and
+// returns it. Each call consumes one more mail.
+func (e *Env) LastMail(to string) mail.Message {
+	e.T.Helper()
+	e.mailMu.Lock()
+	seen := e.mailSeen[to]
+	e.mailMu.Unlock()
+	var msg mail.Message
+	if e.Capture != nil {
+		msgs := e.Capture.Messages(to)
+		if len(msgs) <= seen {
+			e.T.Fatalf("no new mail to %s (had %d)", to, seen)
+		}
+		msg = msgs[len(msgs)-1]
+		seen = len(msgs)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		m, err := e.Mailpit.WaitLast(ctx, to, seen)
+		if err != nil {
+			e.T.Fatalf("no new mail to %s: %v", to, err)
+		}
+		msg = m
+		seen = len(e.Mails(to))
+	}
+	e.mailMu.Lock()
+	e.mailSeen[to] = seen
+	e.mailMu.Unlock()
+	return msg
+}
+
+// Code returns the code of the newest unseen mail to the address.
+func (e *Env) Code(to string) string {
+	e.T.Helper()
+	msg := e.LastMail(to)
+	code := mail.ExtractCode(msg.Text)
+	if code == "" {
+		e.T.Fatalf("mail to %s has no code on a line of its own:\n%s", to, msg.Text)
+	}
+	return code
+}
+
+// RegisterUser signs a user up through the API and returns their token.
+func (e *Env) RegisterUser(email string) string {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, "/api/v1/auth/register", map[string]any{
+		"first_name": "Test", "last_name": "User", "email": email, "password": Password,
+	}, "")
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("register %s: %d %s", email, r.Status, r.Body)
+	}
+	r = e.Do(http.MethodPost, "/api/v1/auth/register/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("verify %s: %d %s", email, r.Status, r.Body)
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	r.Decode(e.T, &out)
+	return out.Token
+}
+
+// Login signs an existing user in through both steps and returns the token.
+func (e *Env) Login(email, password string) string {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": email, "password": password}, "")
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("login %s: %d %s", email, r.Status, r.Body)
+	}
+	r = e.Do(http.MethodPost, "/api/v1/auth/login/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("login verify %s: %d %s", email, r.Status, r.Body)
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	r.Decode(e.T, &out)
+	return out.Token
+}
