@@ -1,0 +1,133 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/acme/accounts/models"
+)
+
+const adminUsersPerPage = 20
+
+// ListUsersInput is the admin user list's query. Nil Page and PerPage take
+// the defaults (1 and 20); both apply to each status group. Page is capped
+// (as for products) so the offset can never overflow.
+type ListUsersInput struct {
+	Status  string `json:"status" validate:"omitempty,oneof=active inactive"`
+	Q       string `json:"q" validate:"max=254"`
+	Page    *int   `json:"page" validate:"omitempty,gte=1,lte=2147483647"`
+	PerPage *int   `json:"per_page" validate:"omitempty,gte=1,lte=100"`
+}
+
+// ListUsers returns the users grouped by status, newest first, filtered by a
+// prefix of their email or names. With Status only that group is returned.
+func (a *App) ListUsers(ctx context.Context, in ListUsersInput) (*models.UserGroups, error) {
+	in.Q = strings.TrimSpace(in.Q)
+	if err := a.validate(in); err != nil {
+		return nil, err
+	}
+	// The database would reject these bytes with an error that is no fault
+	// of ours; name the field instead.
+	if !utf8.ValidString(in.Q) || strings.ContainsRune(in.Q, 0) {
+		return nil, models.NewValidationError("q", "must be UTF-8 text without NUL characters")
+	}
+	page, perPage := 1, adminUsersPerPage
+	if in.Page != nil {
+		page = *in.Page
+	}
+	if in.PerPage != nil {
+		perPage = *in.PerPage
+	}
+	f := models.UserFilter{Search: in.Q, Limit: perPage, Offset: (page - 1) * perPage}
+	if in.Status != "" {
+		active := in.Status == "active"
+		f.Active = &active
+	}
+	return models.ListUsers(ctx, a.db, f)
+}
+
+// ShowUser loads any user with their newest products, for an admin. A
+// malformed id is simply an unknown user.
+func (a *App) ShowUser(ctx context.Context, id string) (*Profile, error) {
+	uid, err := parseUserID(id)
+	if err != nil {
+		return nil, err
+	}
+	u, err := models.UserByID(ctx, a.db, uid)
+	if err != nil {
+		return nil, err
+	}
+	return a.Profile(ctx, u)
+}
+
+// SetUserActiveInput activates or deactivates a user. Email is there only to
+// refuse a body that tries to change it.
+type SetUserActiveInput struct {
+	Active *bool   `json:"active" validate:"required"`
+	Email  *string `json:"email"`
+}
+
+// SetUserActive deactivates or reactivates a user. Deactivation bumps the
+// token version, so every token of the user stops working at once;
+// reactivation lets the user sign in again (old tokens stay revoked). Setting
+// the state the user already has changes nothing, so it revokes nothing.
+// by is the admin making the change, for the log.
+func (a *App) SetUserActive(ctx context.Context, by *models.Admin, id string, in SetUserActiveInput) (*models.User, error) {
+	uid, err := parseUserID(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.validate(in); err != nil {
+		return nil, err
+	}
+	var (
+		out     *models.User
+		changed bool
+	)
+	err = a.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		u, err := models.UserByID(ctx, tx, uid)
+		if err != nil {
+			return err
+		}
+		if in.Email != nil && normEmail(*in.Email) != u.Email {
+			return fmt.Errorf("set user %s active: %w", uid, models.ErrEmailImmutable)
+		}
+		if u.Active == *in.Active {
+			out = u
+			return nil
+		}
+		out, err = models.SetUserActive(ctx, tx, uid, *in.Active, a.Now())
+		changed = err == nil
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		// Who switched an account off (or on) must be traceable afterwards.
+		a.log.InfoContext(ctx, "user status changed by an admin", "user_id", out.ID, "active", out.Active, "admin_id", adminID(by))
+	}
+	return out, nil
+}
+
+// parseUserID reads a user id from a path; anything but a UUID names no
+// resource, so it is ErrNotFound rather than a validation error.
+func parseUserID(s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("id %q: %w", s, models.ErrNotFound)
+	}
+	return id, nil
+}
+
+func adminID(by *models.Admin) string {
+	if by == nil {
+		return ""
+	}
+	return by.ID.String()
+}

@@ -1,0 +1,192 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"sync"
+	"testing"
+
+	"github.com/acme/accounts/models"
+)
+
+// fakeObjects is an ObjectStore whose Put can be made to fail.
+type fakeObjects struct {
+	mu      sync.Mutex
+	putErr  error
+	puts    []string
+	deletes []string
+}
+
+func (f *fakeObjects) Put(_ context.Context, key string, _ []byte, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.puts = append(f.puts, key)
+	return f.putErr
+}
+
+func (f *fakeObjects) Delete(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deletes = append(f.deletes, key)
+	return f.putErr
+}
+
+func (f *fakeObjects) URL(key string) string          { return "/uploads/" + key }
+func (f *fakeObjects) Ping(ctx context.Context) error { return nil }
+
+func filled(w, h int, c color.NRGBA) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
+	}
+	return img
+}
+
+func pngOf(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func jpegOf(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// pngClaiming is a PNG of a few bytes whose header claims w x h.
+func pngClaiming(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6
+	_ = binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
+	b.WriteString("IHDR")
+	b.Write(ihdr)
+	_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte("IHDR"), ihdr...)))
+	return b.Bytes()
+}
+
+func TestImageFormat(t *testing.T) {
+	for in, want := range map[string]string{
+		"\xFF\xD8\xFF\xE0rest":       "jpeg",
+		"\x89PNG\r\n\x1a\nrest":      "png",
+		"RIFF\x10\x00\x00\x00WEBPVP": "webp",
+		"RIFF\x10\x00\x00\x00WAVEfm": "",
+		"GIF89a":                     "",
+		"<svg></svg>":                "",
+		"\xFF\xD8":                   "",
+		"":                           "",
+	} {
+		if got := imageFormat([]byte(in)); got != want {
+			t.Errorf("imageFormat(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestProcessAvatar(t *testing.T) {
+	opaque := filled(900, 600, color.NRGBA{10, 20, 30, 255})
+	seeThrough := filled(900, 600, color.NRGBA{10, 20, 30, 128})
+	for _, c := range []struct {
+		name string
+		data []byte
+		ext  string
+		side int
+	}{
+		{"opaque PNG becomes a 512 JPEG", pngOf(t, opaque), "jpg", 512},
+		{"transparent PNG stays PNG", pngOf(t, seeThrough), "png", 512},
+		{"JPEG", jpegOf(t, opaque), "jpg", 512},
+		{"small image keeps its size", jpegOf(t, filled(64, 80, color.NRGBA{1, 1, 1, 255})), "jpg", 64},
+	} {
+		img, err := processAvatar(c.data)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		cfg, format, err := image.DecodeConfig(bytes.NewReader(img.body))
+		if err != nil {
+			t.Errorf("%s: output does not decode: %v", c.name, err)
+			continue
+		}
+		wantFormat := map[string]string{"jpg": "jpeg", "png": "png"}[c.ext]
+		if img.ext != c.ext || format != wantFormat || img.contentType != "image/"+wantFormat {
+			t.Errorf("%s: ext %s, format %s, type %s", c.name, img.ext, format, img.contentType)
+		}
+		if cfg.Width != c.side || cfg.Height != c.side {
+			t.Errorf("%s: %dx%d, want %dx%d", c.name, cfg.Width, cfg.Height, c.side, c.side)
+		}
+	}
+}
+
+func TestProcessAvatarRefusals(t *testing.T) {
+	var verr *models.ValidationError
+	if _, err := processAvatar(nil); !errors.As(err, &verr) {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := processAvatar([]byte("hello, not an image")); !errors.Is(err, models.ErrUnsupportedMedia) {
+		t.Errorf("text: %v", err)
+	}
+	if _, err := processAvatar([]byte("\xFF\xD8\xFF\xE0 broken")); !errors.As(err, &verr) {
+		t.Errorf("broken JPEG: %v", err)
+	}
+	for _, size := range [][2]uint32{{30000, 30000}, {8000, 5001}, {40_000_001, 1}} {
+		_, err := processAvatar(pngClaiming(size[0], size[1]))
+		if !errors.As(err, &verr) || verr.Fields["avatar"] != "must be at most 40 megapixels" {
+			t.Errorf("%dx%d: %v", size[0], size[1], err)
+		}
+	}
+}
+
+func TestReplaceAvatarStorageDownLeavesNothing(t *testing.T) {
+	objects := &fakeObjects{putErr: models.Unavailable("storage", errors.New("connection refused"))}
+	a := testApp(Deps{Objects: objects})
+	u := &models.User{ID: models.NewID()}
+	// No database is configured: the flow must stop at the failed put.
+	_, err := a.ReplaceAvatar(context.Background(), u, jpegOf(t, filled(10, 10, color.NRGBA{A: 255})))
+	var ue *models.UnavailableError
+	if !errors.As(err, &ue) || ue.Dependency != "storage" {
+		t.Fatalf("got %v, want storage unavailable", err)
+	}
+	if len(objects.puts) != 1 || len(objects.deletes) != 1 || objects.deletes[0] != objects.puts[0] {
+		t.Fatalf("puts %v, deletes %v: the failed key must be cleaned up", objects.puts, objects.deletes)
+	}
+}
+
+func TestReplaceAvatarSizeLimit(t *testing.T) {
+	objects := &fakeObjects{}
+	a := testApp(Deps{Objects: objects, Options: Options{AvatarMaxBytes: 100}})
+	if _, err := a.ReplaceAvatar(context.Background(), &models.User{}, make([]byte, 101)); !errors.Is(err, models.ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	if len(objects.puts) != 0 {
+		t.Fatal("an oversized upload reached the store")
+	}
+}
+
+func TestNewAvatarKey(t *testing.T) {
+	u := &models.User{ID: models.NewID()}
+	k1, err := newAvatarKey(u, "jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, _ := newAvatarKey(u, "jpg")
+	prefix := "avatars/" + u.ID.String() + "/"
+	if k1 == k2 || len(k1) != len(prefix)+32+4 || k1[:len(prefix)] != prefix || k1[len(k1)-4:] != ".jpg" {
+		t.Fatalf("keys %q %q", k1, k2)
+	}
+}

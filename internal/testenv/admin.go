@@ -1,0 +1,84 @@
+package testenv
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/acme/accounts/models"
+)
+
+// AdminPassword is the password of the admins CreateAdmin stores.
+const AdminPassword = "admin horse battery staple"
+
+// CreateAdmin stores an active admin with AdminPassword straight in the
+// database (no API involved) and returns it.
+func (e *Env) CreateAdmin(email string) *models.Admin {
+	e.T.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(AdminPassword), bcrypt.MinCost)
+	if err != nil {
+		e.T.Fatalf("hash admin password: %v", err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	ad := &models.Admin{
+		ID: models.NewID(), Email: email, Name: "Test Admin", PasswordHash: string(hash),
+		Active: true, TokenVersion: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := models.InsertAdmin(context.Background(), e.DB, ad); err != nil {
+		e.T.Fatalf("insert admin %s: %v", email, err)
+	}
+	return ad
+}
+
+// AdminLogin signs an admin in through both API steps and returns the token.
+func (e *Env) AdminLogin(email, password string) string {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, "/api/v1/admin/auth/login", map[string]any{"email": email, "password": password}, "")
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("admin login %s: %d %s", email, r.Status, r.Body)
+	}
+	r = e.Do(http.MethodPost, "/api/v1/admin/auth/login/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("admin login verify %s: %d %s", email, r.Status, r.Body)
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	r.Decode(e.T, &out)
+	return out.Token
+}
+
+// NewAdmin creates an admin in the database and signs it in through the API;
+// it returns the admin's email and token.
+func (e *Env) NewAdmin() (email, token string) {
+	e.T.Helper()
+	email = e.Email("admin")
+	e.CreateAdmin(email)
+	return email, e.AdminLogin(email, AdminPassword)
+}
+
+// SignAdminToken signs a token for the admin with the given email using
+// e.Secret, with any role and version, expiring after ttl.
+func (e *Env) SignAdminToken(t testing.TB, email, role string, version int64, ttl time.Duration) string {
+	t.Helper()
+	ad, err := models.AdminByEmail(context.Background(), e.DB, email)
+	if err != nil {
+		t.Fatalf("sign admin token: %v", err)
+	}
+	now := time.Now()
+	claims := models.Claims{
+		Email: ad.Email, Role: role, Version: version,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject: ad.ID.String(), IssuedAt: jwt.NewNumericDate(now.Add(-2 * time.Minute)), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(e.Secret)
+	if err != nil {
+		t.Fatalf("sign admin token: %v", err)
+	}
+	return s
+}

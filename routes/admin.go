@@ -1,0 +1,140 @@
+package routes
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/acme/accounts/app"
+	"github.com/acme/accounts/middleware"
+	"github.com/acme/accounts/models"
+)
+
+// adminHandlers serve administrator sign-in and user management.
+type adminHandlers struct {
+	app *app.App
+	presenter
+}
+
+type adminEnvelopeJSON struct {
+	Admin adminJSON `json:"admin"`
+}
+
+type adminUserPageJSON struct {
+	Total int        `json:"total"`
+	Items []userJSON `json:"items"`
+}
+
+// adminUserListJSON leaves out the group a status filter excluded.
+type adminUserListJSON struct {
+	Active   *adminUserPageJSON `json:"active,omitempty"`
+	Inactive *adminUserPageJSON `json:"inactive,omitempty"`
+}
+
+type adminUserJSON struct {
+	User userJSON `json:"user"`
+}
+
+type adminUserDetailJSON struct {
+	User userWithProductsJSON `json:"user"`
+}
+
+// auth reuses the answers of the user sign-in, so both look alike.
+func (h adminHandlers) auth() authHandlers { return authHandlers{app: h.app, presenter: h.presenter} }
+
+func (h adminHandlers) login(c *fiber.Ctx) error {
+	var in app.LoginInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	sent, err := h.app.AdminLogin(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return h.auth().codeSent(c, sent, "a sign-in code was sent to your email")
+}
+
+func (h adminHandlers) verifyLogin(c *fiber.Ctx) error {
+	var in app.VerifyInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	s, err := h.app.VerifyAdminLogin(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return h.auth().session(c, s)
+}
+
+func (h adminHandlers) createAdmin(c *fiber.Ctx) error {
+	var in app.CreateAdminInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	ad, err := h.app.CreateAdmin(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(adminEnvelopeJSON{Admin: h.admin(ad)})
+}
+
+func (h adminHandlers) listUsers(c *fiber.Ctx) error {
+	verr := &models.ValidationError{}
+	in := app.ListUsersInput{
+		// Copied: Fiber reuses the request buffer once the handler returns.
+		Status:  strings.Clone(c.Query("status")),
+		Q:       strings.Clone(c.Query("q")),
+		Page:    h.intQuery(c, "page", verr),
+		PerPage: h.intQuery(c, "per_page", verr),
+	}
+	if err := verr.OrNil(); err != nil {
+		return err
+	}
+	groups, err := h.app.ListUsers(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	var out adminUserListJSON
+	if g := groups.Active; g != nil {
+		out.Active = &adminUserPageJSON{Total: g.Total, Items: h.users(g.Items)}
+	}
+	if g := groups.Inactive; g != nil {
+		out.Inactive = &adminUserPageJSON{Total: g.Total, Items: h.users(g.Items)}
+	}
+	return c.JSON(out)
+}
+
+// intQuery reads an optional whole-number query parameter; nil when absent.
+func (h adminHandlers) intQuery(c *fiber.Ctx, key string, verr *models.ValidationError) *int {
+	raw := c.Query(key)
+	if raw == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		verr.Add(key, "must be an integer")
+		return nil
+	}
+	return &n
+}
+
+func (h adminHandlers) showUser(c *fiber.Ctx) error {
+	p, err := h.app.ShowUser(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(adminUserDetailJSON{User: h.profile(p)})
+}
+
+func (h adminHandlers) updateUser(c *fiber.Ctx) error {
+	var in app.SetUserActiveInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := h.app.SetUserActive(c.UserContext(), middleware.CurrentAdmin(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(adminUserJSON{User: h.user(u)})
+}

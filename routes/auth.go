@@ -1,0 +1,146 @@
+package routes
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/acme/accounts/app"
+)
+
+type messageJSON struct {
+	Message string `json:"message"`
+}
+
+type codeSentJSON struct {
+	Message   string `json:"message"`
+	Email     string `json:"email"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
+type tokenJSON struct {
+	Token     string     `json:"token"`
+	TokenType string     `json:"token_type"`
+	ExpiresIn int64      `json:"expires_in"`
+	User      *userJSON  `json:"user,omitempty"`
+	Admin     *adminJSON `json:"admin,omitempty"`
+}
+
+type resendJSON struct {
+	Message   string `json:"message"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
+// authHandlers serve the flows that need no token.
+type authHandlers struct {
+	app *app.App
+	presenter
+}
+
+func (h authHandlers) codeSent(c *fiber.Ctx, s *app.CodeSent, message string) error {
+	return c.JSON(codeSentJSON{Message: message, Email: s.Email, ExpiresIn: seconds(s.ExpiresIn)})
+}
+
+func (h authHandlers) session(c *fiber.Ctx, s *app.Session) error {
+	out := tokenJSON{Token: s.Token, TokenType: "Bearer", ExpiresIn: seconds(s.ExpiresIn)}
+	if s.User != nil {
+		u := h.user(s.User)
+		out.User = &u
+	}
+	if s.Admin != nil {
+		a := h.admin(s.Admin)
+		out.Admin = &a
+	}
+	return c.JSON(out)
+}
+
+func (h authHandlers) register(c *fiber.Ctx) error {
+	var in app.RegisterInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	sent, err := h.app.Register(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return h.codeSent(c, sent, "a verification code was sent to your email")
+}
+
+func (h authHandlers) verifyRegistration(c *fiber.Ctx) error {
+	var in app.VerifyInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	s, err := h.app.VerifyRegistration(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return h.session(c, s)
+}
+
+func (h authHandlers) login(c *fiber.Ctx) error {
+	var in app.LoginInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	sent, err := h.app.Login(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return h.codeSent(c, sent, "a sign-in code was sent to your email")
+}
+
+func (h authHandlers) verifyLogin(c *fiber.Ctx) error {
+	var in app.VerifyInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	s, err := h.app.VerifyLogin(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return h.session(c, s)
+}
+
+func (h authHandlers) forgotPassword(c *fiber.Ctx) error {
+	var in app.ForgotInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.app.ForgotPassword(c.UserContext(), in); err != nil {
+		return err
+	}
+	return c.JSON(messageJSON{"if an active account uses this email, a reset code was sent to it"})
+}
+
+func (h authHandlers) verifyPasswordCode(c *fiber.Ctx) error {
+	var in app.VerifyInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.app.VerifyPasswordCode(c.UserContext(), in); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"valid": true})
+}
+
+func (h authHandlers) resetPassword(c *fiber.Ctx) error {
+	var in app.ResetInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.app.ResetPassword(c.UserContext(), in); err != nil {
+		return err
+	}
+	return c.JSON(messageJSON{"your password was changed; sign in with the new one"})
+}
+
+func (h authHandlers) resendCode(c *fiber.Ctx) error {
+	var in app.ResendInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	sent, err := h.app.ResendCode(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(resendJSON{Message: "if a request is pending, a new code was sent", ExpiresIn: seconds(sent.ExpiresIn)})
+}

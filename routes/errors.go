@@ -1,0 +1,112 @@
+package routes
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/acme/accounts/models"
+)
+
+// errorBody is the one shape of every error answer.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// apiError is an error already decided as an HTTP answer.
+type apiError struct {
+	status int
+	detail errorDetail
+}
+
+// sentinels maps each domain error to its status and stable code. Codes are
+// part of the API: never rename one.
+var sentinels = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{models.ErrEmailTaken, http.StatusBadRequest, "email_taken"},
+	{models.ErrInvalidCredentials, http.StatusBadRequest, "invalid_credentials"},
+	{models.ErrInvalidCode, http.StatusBadRequest, "invalid_code"},
+	{models.ErrEmailImmutable, http.StatusBadRequest, "email_immutable"},
+	{models.ErrAccountInactive, http.StatusForbidden, "account_inactive"},
+	{models.ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
+	{models.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{models.ErrNotFound, http.StatusNotFound, "not_found"},
+	{models.ErrTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large"},
+	{models.ErrUnsupportedMedia, http.StatusUnsupportedMediaType, "unsupported_media_type"},
+}
+
+// toAPIError decides the answer for any error: the only place that maps
+// errors to HTTP. Unknown errors are bugs: 500, cause logged, never shown.
+func toAPIError(err error) apiError {
+	var verr *models.ValidationError
+	if errors.As(err, &verr) {
+		return apiError{http.StatusBadRequest, errorDetail{"validation_failed", "the request has invalid fields", verr.Fields}}
+	}
+	var limited *models.RateLimitError
+	if errors.As(err, &limited) {
+		return apiError{http.StatusTooManyRequests, errorDetail{Code: "rate_limited", Message: "too many requests: wait before trying again"}}
+	}
+	var down *models.UnavailableError
+	if errors.As(err, &down) {
+		return apiError{http.StatusServiceUnavailable, errorDetail{Code: "unavailable", Message: "the " + down.Dependency + " is unavailable, try again later"}}
+	}
+	if errors.Is(err, models.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return apiError{http.StatusServiceUnavailable, errorDetail{Code: "unavailable", Message: "a dependency is unavailable, try again later"}}
+	}
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			return apiError{s.status, errorDetail{Code: s.code, Message: s.err.Error()}}
+		}
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case http.StatusRequestEntityTooLarge:
+			return apiError{fe.Code, errorDetail{Code: "payload_too_large", Message: models.ErrTooLarge.Error()}}
+		case http.StatusNotFound:
+			return apiError{fe.Code, errorDetail{Code: "not_found", Message: "no such route"}}
+		case http.StatusMethodNotAllowed:
+			return apiError{fe.Code, errorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}}
+		case http.StatusBadRequest:
+			return apiError{fe.Code, errorDetail{Code: "validation_failed", Message: "the request is malformed", Fields: map[string]string{"body": fe.Message}}}
+		case http.StatusUnsupportedMediaType:
+			return apiError{fe.Code, errorDetail{Code: "unsupported_media_type", Message: fe.Message}}
+		case http.StatusServiceUnavailable, http.StatusRequestTimeout:
+			return apiError{http.StatusServiceUnavailable, errorDetail{Code: "unavailable", Message: "the server is busy, try again later"}}
+		}
+	}
+	return apiError{http.StatusInternalServerError, errorDetail{Code: "internal", Message: "internal error"}}
+}
+
+// errorHandler is Fiber's ErrorHandler: every error of every route ends here.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		ae := toAPIError(err)
+		reqID, _ := c.Locals("requestid").(string)
+		switch {
+		case ae.status >= 500:
+			log.ErrorContext(c.UserContext(), "request failed", "status", ae.status, "method", c.Method(), "path", c.Path(), "request_id", reqID, "err", err)
+		default:
+			log.DebugContext(c.UserContext(), "request refused", "status", ae.status, "path", c.Path(), "request_id", reqID, "err", err)
+		}
+		var limited *models.RateLimitError
+		if errors.As(err, &limited) {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		}
+		return c.Status(ae.status).JSON(errorBody{Error: ae.detail})
+	}
+}

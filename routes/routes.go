@@ -1,0 +1,135 @@
+// Package routes is the HTTP face of the API: the route table, thin handlers
+// and the one mapping from errors to status codes (errors.go).
+package routes
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/pprof"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"github.com/acme/accounts/app"
+	"github.com/acme/accounts/docs"
+	"github.com/acme/accounts/middleware"
+)
+
+// JSONBodyLimit is the largest JSON body any route accepts.
+const JSONBodyLimit = 1 << 20
+
+// Options are what the HTTP layer needs besides the app.
+type Options struct {
+	JWTSecret      []byte
+	Metrics        *middleware.Metrics
+	Log            *slog.Logger
+	CORSOrigins    []string
+	AvatarMaxBytes int64
+	UploadsDir     string        // set when avatars live on local disk: served under /uploads
+	RequestTimeout time.Duration // default 15s
+	EnablePprof    bool
+}
+
+// New builds the Fiber app with every route.
+func New(a *app.App, o Options) *fiber.App {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = middleware.NewMetrics()
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 15 * time.Second
+	}
+	// The server-wide limit must let an avatar through (plus multipart
+	// framing); JSON routes keep their own 1 MiB limit below.
+	bodyLimit := JSONBodyLimit
+	if n := int(o.AvatarMaxBytes) + 64<<10; n > bodyLimit {
+		bodyLimit = n
+	}
+	f := fiber.New(fiber.Config{
+		AppName:               "accounts",
+		BodyLimit:             bodyLimit,
+		ErrorHandler:          errorHandler(o.Log),
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+
+	f.Use(recover.New())
+	f.Use(requestid.New())
+	f.Use(o.Metrics.Middleware())
+	if len(o.CORSOrigins) > 0 {
+		f.Use(cors.New(cors.Config{
+			AllowOrigins: strings.Join(o.CORSOrigins, ","),
+			AllowHeaders: "Authorization, Content-Type",
+			AllowMethods: "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+			MaxAge:       600,
+		}))
+	}
+	if o.EnablePprof {
+		f.Use(pprof.New())
+	}
+
+	p := presenter{app: a}
+	ops := opsHandlers{app: a}
+	auth := authHandlers{app: a, presenter: p}
+	users := userHandlers{app: a, presenter: p}
+	requireUser := middleware.RequireUser(o.JWTSecret, a.DB())
+	jsonLimit := middleware.JSONBodyLimit(JSONBodyLimit)
+
+	f.Get("/healthz", ops.healthz)
+	f.Get("/readyz", ops.readyz)
+	f.Get("/metrics", o.Metrics.Handler())
+	f.Get("/openapi.yaml", ops.openapi)
+	docsUI := adaptor.HTTPHandler(docs.UIHandler("Accounts API", "/openapi.yaml", "/docs"))
+	f.Get("/docs", docsUI)
+	f.Get("/docs/*", docsUI)
+
+	api := f.Group("/api/v1", middleware.Deadline(o.RequestTimeout))
+
+	api.Post("/auth/register", jsonLimit, auth.register)
+	api.Post("/auth/register/verify", jsonLimit, auth.verifyRegistration)
+	api.Post("/auth/login", jsonLimit, auth.login)
+	api.Post("/auth/login/verify", jsonLimit, auth.verifyLogin)
+	api.Post("/auth/password/forgot", jsonLimit, auth.forgotPassword)
+	api.Post("/auth/password/verify", jsonLimit, auth.verifyPasswordCode)
+	api.Post("/auth/password/reset", jsonLimit, auth.resetPassword)
+	api.Post("/auth/code/resend", jsonLimit, auth.resendCode)
+
+	// The signed-in user and their products (role user).
+	// Routes that take JSON keep the 1 MiB limit; the avatar upload is bounded
+	// by the server-wide limit instead, sized for AvatarMaxBytes.
+	products := productHandlers{app: a, presenter: p}
+	api.Get("/users/me", requireUser, users.me)
+	api.Patch("/users/me", jsonLimit, requireUser, users.updateMe)
+	api.Delete("/users/me", requireUser, users.deleteMe)
+	api.Put("/users/me/password", jsonLimit, requireUser, users.changePassword)
+	api.Put("/users/me/avatar", requireUser, users.putAvatar)
+	api.Delete("/users/me/avatar", requireUser, users.deleteAvatar)
+	api.Get("/products", requireUser, products.list)
+	api.Post("/products", jsonLimit, requireUser, products.create)
+	api.Get("/products/:id", requireUser, products.get)
+	api.Patch("/products/:id", jsonLimit, requireUser, products.update)
+	api.Delete("/products/:id", requireUser, products.delete)
+	if o.UploadsDir != "" {
+		f.Get("/uploads/*", uploadsHandler(o.UploadsDir))
+	}
+
+	// Admin (role admin).
+	admin := adminHandlers{app: a, presenter: p}
+	requireAdmin := middleware.RequireAdmin(o.JWTSecret, a.DB())
+	api.Post("/admin/auth/login", jsonLimit, admin.login)
+	api.Post("/admin/auth/login/verify", jsonLimit, admin.verifyLogin)
+	api.Post("/admin/admins", requireAdmin, jsonLimit, admin.createAdmin)
+	api.Get("/admin/users", requireAdmin, admin.listUsers)
+	api.Get("/admin/users/:id", requireAdmin, admin.showUser)
+	api.Patch("/admin/users/:id", requireAdmin, jsonLimit, admin.updateUser)
+
+	return f
+}

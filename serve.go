@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	redisstore "github.com/gofiber/storage/redis/v3"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/acme/accounts/app"
+	"github.com/acme/accounts/config"
+	"github.com/acme/accounts/mail"
+	"github.com/acme/accounts/middleware"
+	"github.com/acme/accounts/migrations"
+	"github.com/acme/accounts/models"
+	"github.com/acme/accounts/routes"
+	"github.com/acme/accounts/storage"
+)
+
+// backends are the concrete dependencies chosen by the configuration.
+type backends struct {
+	db         *bun.DB
+	codes      *storage.Codes
+	objects    app.ObjectStore
+	uploadsDir string
+	mailer     app.Mailer
+	closers    []func() error
+}
+
+func (b *backends) Close() {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		_ = b.closers[i]()
+	}
+}
+
+func loadConfig(getenv func(string) string) (*config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.Production() {
+		if err := cfg.EnsureDevSecret(); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Production() {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openBackends connects to every dependency, logging one line per backend so
+// an operator sees at once what the server runs on.
+func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *middleware.Metrics) (*backends, error) {
+	b := &backends{}
+	ok := false
+	defer func() {
+		if !ok {
+			b.Close()
+		}
+	}()
+
+	db, dbName, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	b.db = db
+	b.closers = append(b.closers, db.Close)
+	log.Info("backend", "database", dbName)
+
+	codeOpts := storage.CodeOptions{
+		Secret:      derive(cfg.JWTSecret, "one-time-codes"),
+		TTL:         cfg.CodeTTL,
+		ResetTTL:    cfg.ResetTTL,
+		MaxAttempts: cfg.CodeMaxAttempts,
+		Cooldown:    cfg.CodeResendCooldown,
+		Prefix:      "acct:",
+		OnEvent:     metrics.CodeEvent,
+	}
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		// Fail fast: a dead Redis should turn into a 503 within the request's
+		// deadline, not after go-redis's default retries.
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
+		opts.MaxRetries = 1
+		client := redis.NewClient(opts)
+		b.closers = append(b.closers, client.Close)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = client.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: cannot reach %s: %w", opts.Addr, err)
+		}
+		// Built from a pinged client: redisstore.New would panic on a bad URL.
+		b.codes = storage.NewRedisCodes(redisstore.NewFromConnection(client), codeOpts)
+		log.Info("backend", "codes", "redis "+opts.Addr)
+	} else {
+		b.codes = storage.NewMemoryCodes(codeOpts)
+		log.Info("backend", "codes", "memory (codes are lost on restart)")
+	}
+
+	if cfg.S3Endpoint != "" {
+		objects, err := storage.NewS3Objects(ctx, storage.S3Options{
+			Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+			Bucket: cfg.S3Bucket, UseSSL: cfg.S3UseSSL, PublicURL: cfg.S3PublicURL,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("S3_ENDPOINT: %w", err)
+		}
+		b.objects = objects
+		log.Info("backend", "objects", "s3 "+cfg.S3Endpoint+"/"+cfg.S3Bucket)
+	} else {
+		b.uploadsDir = filepath.Join(cfg.DataDir, "uploads")
+		objects, err := storage.NewLocalObjects(b.uploadsDir, "/uploads")
+		if err != nil {
+			return nil, fmt.Errorf("DATA_DIR: %w", err)
+		}
+		b.objects = objects
+		log.Info("backend", "objects", "local disk "+b.uploadsDir)
+	}
+
+	if cfg.SMTPHost != "" {
+		m, err := mail.NewSMTP(mail.SMTPOptions{
+			Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			From: cfg.MailFrom, Timeout: 10 * time.Second,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("SMTP_HOST: %w", err)
+		}
+		b.mailer = m
+		log.Info("backend", "mail", fmt.Sprintf("smtp %s:%d", cfg.SMTPHost, cfg.SMTPPort))
+	} else {
+		b.mailer = mail.NewLog(log)
+		log.Info("backend", "mail", "log (each mail is written to this log)")
+	}
+	ok = true
+	return b, nil
+}
+
+// derive gives each use of the one configured secret its own key.
+func derive(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+func newApp(cfg *config.Config, b *backends, log *slog.Logger, metrics *middleware.Metrics) *app.App {
+	return app.New(app.Deps{
+		DB: b.db, Codes: b.codes, Mailer: b.mailer, Objects: b.objects, Events: metrics, Log: log,
+		Options: app.Options{
+			TokenTTL: cfg.TokenTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: cfg.BcryptCost,
+			JWTSecret: cfg.JWTSecret, AvatarMaxBytes: cfg.AvatarMaxBytes,
+		},
+	})
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stdout)
+	metrics := middleware.NewMetrics()
+	b, err := openBackends(ctx, cfg, log, metrics)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	if cfg.AutoMigrate {
+		n, err := migrations.Up(ctx, b.db)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations applied", "count", n)
+	}
+	a := newApp(cfg, b, log, metrics)
+	if err := seedAdmin(ctx, cfg, a, log); err != nil {
+		return err
+	}
+
+	server := routes.New(a, routes.Options{
+		JWTSecret: cfg.JWTSecret, Metrics: metrics, Log: log, CORSOrigins: cfg.CORSOrigins,
+		AvatarMaxBytes: cfg.AvatarMaxBytes, UploadsDir: b.uploadsDir, EnablePprof: cfg.EnablePprof,
+	})
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "docs", "http://"+displayAddr(ln.Addr().String())+"/docs")
+
+	errc := make(chan error, 1)
+	go func() { errc <- server.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	if err := server.ShutdownWithTimeout(10 * time.Second); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func displayAddr(addr string) string {
+	if strings.HasPrefix(addr, "[::]:") || strings.HasPrefix(addr, "0.0.0.0:") {
+		return "localhost" + addr[strings.LastIndex(addr, ":"):]
+	}
+	return addr
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	db, name, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := migrations.Up(ctx, db)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "applied %d migration(s) to %s\n", n, name)
+	return err
+}
+
+// healthcheck lets a distroless container check itself without curl.
+func healthcheck(ctx context.Context, getenv func(string) string) error {
+	addr := getenv("HTTP_ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New("healthcheck: status " + resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func getenvFrom(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// A bad or unreachable backend stops start-up with one line naming the variable.
+func TestStartupErrorsNameTheVariable(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cases := []struct {
+		name, want string
+		env        map[string]string
+	}{
+		{"unreachable redis", "REDIS_URL", map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"}},
+		{"malformed redis", "REDIS_URL", map[string]string{"REDIS_URL": "redis://127.0.0.1:notaport"}},
+		{"unreachable postgres", "DATABASE_URL", map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/x?connect_timeout=2"}},
+		{"unreachable s3", "S3_ENDPOINT", map[string]string{"S3_ENDPOINT": "127.0.0.1:1", "S3_ACCESS_KEY": "k", "S3_SECRET_KEY": "secretsecret"}},
+		{"bad smtp sender", "MAIL_FROM", map[string]string{"SMTP_HOST": "127.0.0.1", "MAIL_FROM": "nobody"}},
+		{"bad duration", "TOKEN_TTL", map[string]string{"TOKEN_TTL": "forever"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.env["DATA_DIR"] = t.TempDir()
+			c.env["HTTP_ADDR"] = "127.0.0.1:0"
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var out bytes.Buffer
+			err := run(ctx, []string{"serve"}, getenvFrom(c.env), nil, &out)
+			if err == nil {
+				t.Fatal("started anyway")
+			}
+			if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q should be one line naming %s", err, c.want)
+			}
+		})
+	}
+}
+
+// The zero-config start serves on embedded backends and says which ones.
+func TestServeOnEmbeddedDefaults(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out safeBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, getenvFrom(map[string]string{"HTTP_ADDR": addr}), nil, &out) }()
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://%s/readyz", addr))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become ready: %v\n%s", err, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	log := out.String()
+	for _, want := range []string{"database=\"sqlite", "codes=\"memory", "objects=\"local disk", "mail=\"log"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("start-up log lacks %s:\n%s", want, log)
+		}
+	}
+}
