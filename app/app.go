@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -86,22 +87,27 @@ type App struct {
 	now       func() time.Time
 	opts      Options
 	passwords *Passwords
-	validator *validator.Validate
+	// imageSlots bounds concurrent avatar decoding: a 40 MP image takes
+	// about 160 MB while it is resized, so uploads queue instead of
+	// multiplying that by the number of clients.
+	imageSlots slots
+	validator  *validator.Validate
 }
 
 // New builds the App from its dependencies.
 func New(d Deps) *App {
 	a := &App{
-		db:        d.DB,
-		codes:     d.Codes,
-		mailer:    d.Mailer,
-		objects:   d.Objects,
-		events:    d.Events,
-		log:       d.Log,
-		now:       d.Now,
-		opts:      d.Options,
-		passwords: NewPasswords(d.Options.BcryptCost),
-		validator: newValidator(),
+		db:         d.DB,
+		codes:      d.Codes,
+		mailer:     d.Mailer,
+		objects:    d.Objects,
+		events:     d.Events,
+		log:        d.Log,
+		now:        d.Now,
+		opts:       d.Options,
+		passwords:  NewPasswords(d.Options.BcryptCost),
+		imageSlots: newSlots(runtime.GOMAXPROCS(0)),
+		validator:  newValidator(),
 	}
 	if a.events == nil {
 		a.events = noEvents{}

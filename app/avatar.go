@@ -48,7 +48,11 @@ func (a *App) ReplaceAvatar(ctx context.Context, u *models.User, data []byte) (s
 	if limit := a.opts.AvatarMaxBytes; limit > 0 && int64(len(data)) > limit {
 		return "", fmt.Errorf("avatar of %d bytes over %d: %w", len(data), limit, models.ErrTooLarge)
 	}
+	if err := a.imageSlots.acquire(ctx, "image"); err != nil {
+		return "", err
+	}
 	img, err := processAvatar(data)
+	a.imageSlots.release()
 	if err != nil {
 		return "", err
 	}

@@ -14,7 +14,7 @@ import (
 // request of CPU.
 type Passwords struct {
 	cost  int
-	slots chan struct{}
+	slots slots
 	dummy []byte
 }
 
@@ -23,30 +23,19 @@ func NewPasswords(cost int) *Passwords {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	p := &Passwords{cost: cost, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	p := &Passwords{cost: cost, slots: newSlots(runtime.GOMAXPROCS(0))}
 	// A real hash to compare against when the account does not exist, so an
 	// unknown email costs the same time as a wrong password.
 	p.dummy, _ = bcrypt.GenerateFromPassword([]byte("timing-equaliser-password"), cost)
 	return p
 }
 
-func (p *Passwords) acquire(ctx context.Context) error {
-	select {
-	case p.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for a password slot: %w", ctx.Err())
-	}
-}
-
-func (p *Passwords) release() { <-p.slots }
-
 // Hash returns the bcrypt hash of password.
 func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
-	if err := p.acquire(ctx); err != nil {
+	if err := p.slots.acquire(ctx, "password"); err != nil {
 		return "", err
 	}
-	defer p.release()
+	defer p.slots.release()
 	h, err := bcrypt.GenerateFromPassword([]byte(password), p.cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
@@ -57,10 +46,10 @@ func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
 // Check reports whether password matches hash. An empty hash (unknown account)
 // is compared against a dummy so both cases take the same time.
 func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, error) {
-	if err := p.acquire(ctx); err != nil {
+	if err := p.slots.acquire(ctx, "password"); err != nil {
 		return false, err
 	}
-	defer p.release()
+	defer p.slots.release()
 	h := []byte(hash)
 	if len(h) == 0 {
 		h = p.dummy

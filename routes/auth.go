@@ -35,23 +35,6 @@ type authHandlers struct {
 	presenter
 }
 
-func (h authHandlers) codeSent(c *fiber.Ctx, s *app.CodeSent, message string) error {
-	return c.JSON(codeSentJSON{Message: message, Email: s.Email, ExpiresIn: seconds(s.ExpiresIn)})
-}
-
-func (h authHandlers) session(c *fiber.Ctx, s *app.Session) error {
-	out := tokenJSON{Token: s.Token, TokenType: "Bearer", ExpiresIn: seconds(s.ExpiresIn)}
-	if s.User != nil {
-		u := h.user(s.User)
-		out.User = &u
-	}
-	if s.Admin != nil {
-		a := h.admin(s.Admin)
-		out.Admin = &a
-	}
-	return c.JSON(out)
-}
-
 func (h authHandlers) register(c *fiber.Ctx) error {
 	var in app.RegisterInput
 	if err := bindJSON(c, &in); err != nil {
@@ -61,7 +44,7 @@ func (h authHandlers) register(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.codeSent(c, sent, "a verification code was sent to your email")
+	return c.JSON(h.codeSent(sent, "a verification code was sent to your email"))
 }
 
 func (h authHandlers) verifyRegistration(c *fiber.Ctx) error {
@@ -73,7 +56,7 @@ func (h authHandlers) verifyRegistration(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.session(c, s)
+	return c.JSON(h.session(s))
 }
 
 func (h authHandlers) login(c *fiber.Ctx) error {
@@ -85,7 +68,7 @@ func (h authHandlers) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.codeSent(c, sent, "a sign-in code was sent to your email")
+	return c.JSON(h.codeSent(sent, "a sign-in code was sent to your email"))
 }
 
 func (h authHandlers) verifyLogin(c *fiber.Ctx) error {
@@ -97,7 +80,7 @@ func (h authHandlers) verifyLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.session(c, s)
+	return c.JSON(h.session(s))
 }
 
 func (h authHandlers) forgotPassword(c *fiber.Ctx) error {

@@ -97,3 +97,21 @@ func (p presenter) admin(a *models.Admin) adminJSON {
 
 // seconds renders a duration as the API's whole seconds.
 func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+func (p presenter) codeSent(s *app.CodeSent, message string) codeSentJSON {
+	return codeSentJSON{Message: message, Email: s.Email, ExpiresIn: seconds(s.ExpiresIn)}
+}
+
+// session is the token body of every sign-in: "user" or "admin" by role.
+func (p presenter) session(s *app.Session) tokenJSON {
+	out := tokenJSON{Token: s.Token, TokenType: "Bearer", ExpiresIn: seconds(s.ExpiresIn)}
+	if s.User != nil {
+		u := p.user(s.User)
+		out.User = &u
+	}
+	if s.Admin != nil {
+		a := p.admin(s.Admin)
+		out.Admin = &a
+	}
+	return out
+}

@@ -60,7 +60,7 @@ func (h userHandlers) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	// The same token body as a sign-in, so clients handle both alike.
-	return authHandlers{app: h.app, presenter: h.presenter}.session(c, s)
+	return c.JSON(h.session(s))
 }
 
 func (h userHandlers) deleteMe(c *fiber.Ctx) error {
