@@ -16,8 +16,9 @@ import (
 )
 
 const (
-	tokenKey   = "token"
-	accountKey = "account"
+	tokenKey    = "token"
+	accountKey  = "account"
+	productsKey = "products"
 )
 
 // RequireUser accepts only a valid user token whose account is active and
@@ -28,12 +29,43 @@ func RequireUser(secret []byte, db bun.IDB) fiber.Handler {
 		if err != nil {
 			return revokedIfMissing(err)
 		}
-		if !current(claims, u.Email, u.Active, u.TokenVersion) {
-			return fmt.Errorf("user token revoked: %w", models.ErrUnauthorized)
-		}
-		c.Locals(accountKey, u)
-		return nil
+		return putUser(c, claims, u)
 	})
+}
+
+// UserProducts are the products loaded along with the user.
+type UserProducts struct {
+	Items []models.Product
+	Total int
+}
+
+// RequireUserWithProducts is RequireUser that also loads the user's newest
+// products (at most limit) in the same query: the profile route then needs
+// one database round trip instead of two.
+func RequireUserWithProducts(secret []byte, db bun.IDB, limit int) fiber.Handler {
+	return requireRole(secret, models.RoleUser, func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error {
+		u, items, total, err := models.UserWithProducts(c.UserContext(), db, id, limit)
+		if err != nil {
+			return revokedIfMissing(err)
+		}
+		c.Locals(productsKey, &UserProducts{Items: items, Total: total})
+		return putUser(c, claims, u)
+	})
+}
+
+func putUser(c *fiber.Ctx, claims *models.Claims, u *models.User) error {
+	if !current(claims, u.Email, u.Active, u.TokenVersion) {
+		return fmt.Errorf("user token revoked: %w", models.ErrUnauthorized)
+	}
+	c.Locals(accountKey, u)
+	return nil
+}
+
+// CurrentProducts are the products loaded by RequireUserWithProducts (nil
+// on other routes).
+func CurrentProducts(c *fiber.Ctx) *UserProducts {
+	p, _ := c.Locals(productsKey).(*UserProducts)
+	return p
 }
 
 // RequireAdmin is RequireUser for admin tokens, looked up in the admins table.

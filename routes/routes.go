@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/cors"
@@ -52,9 +53,12 @@ func New(a *app.App, o Options) *fiber.App {
 		bodyLimit = n
 	}
 	f := fiber.New(fiber.Config{
-		AppName:               "accounts",
-		BodyLimit:             bodyLimit,
-		ErrorHandler:          errorHandler(o.Log),
+		AppName:      "accounts",
+		BodyLimit:    bodyLimit,
+		ErrorHandler: errorHandler(o.Log),
+		// goccy/go-json encodes the same output as encoding/json with far
+		// fewer allocations; encoding is a visible share of GET /users/me.
+		JSONEncoder:           json.Marshal,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
@@ -106,7 +110,7 @@ func New(a *app.App, o Options) *fiber.App {
 	// Routes that take JSON keep the 1 MiB limit; the avatar upload is bounded
 	// by the server-wide limit instead, sized for AvatarMaxBytes.
 	products := productHandlers{app: a, presenter: p}
-	api.Get("/users/me", requireUser, users.me)
+	api.Get("/users/me", middleware.RequireUserWithProducts(o.JWTSecret, a.DB(), app.MeProductsLimit), users.me)
 	api.Patch("/users/me", jsonLimit, requireUser, users.updateMe)
 	api.Delete("/users/me", requireUser, users.deleteMe)
 	api.Put("/users/me/password", jsonLimit, requireUser, users.changePassword)

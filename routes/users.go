@@ -30,11 +30,10 @@ type avatarURLJSON struct {
 	AvatarURL string `json:"avatar_url"`
 }
 
+// me answers from what the token middleware loaded in its one query.
 func (h userHandlers) me(c *fiber.Ctx) error {
-	p, err := h.app.Profile(c.UserContext(), middleware.CurrentUser(c))
-	if err != nil {
-		return err
-	}
+	products := middleware.CurrentProducts(c)
+	p := &app.Profile{User: middleware.CurrentUser(c), Products: products.Items, ProductsTotal: products.Total}
 	return c.JSON(meJSON{User: h.profile(p)})
 }
 

@@ -1,0 +1,60 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+// profileRow is one row of UserWithProducts: the user's columns repeated next
+// to each of their products (product columns are NULL when there is none).
+type profileRow struct {
+	User    User    `bun:"embed:u_"`
+	Product Product `bun:"embed:p_"`
+	Total   int     `bun:"p_total"`
+}
+
+// profileQuery joins the user with a window over their newest products, so
+// the user, the page and the count of all products come back in one round
+// trip: GET /users/me is the hottest route and a round trip is its main cost.
+const profileQuery = `SELECT
+	u.id AS u_id, u.email AS u_email, u.password_hash AS u_password_hash, u.first_name AS u_first_name,
+	u.last_name AS u_last_name, u.phone AS u_phone, u.avatar_key AS u_avatar_key, u.active AS u_active,
+	u.token_version AS u_token_version, u.created_at AS u_created_at, u.updated_at AS u_updated_at,
+	p.id AS p_id, p.user_id AS p_user_id, p.name AS p_name, p.description AS p_description, p.price AS p_price,
+	p.currency AS p_currency, p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.total AS p_total
+FROM users AS u
+LEFT JOIN (
+	SELECT products.*, count(*) OVER () AS total
+	FROM products
+	WHERE user_id = ?
+	ORDER BY created_at DESC, id DESC
+	LIMIT ?
+) AS p ON p.user_id = u.id
+WHERE u.id = ?
+ORDER BY p.created_at DESC, p.id DESC`
+
+// UserWithProducts loads a user with their newest products (at most limit)
+// and the count of all of them, in one query; ErrNotFound when no such user.
+func UserWithProducts(ctx context.Context, db bun.IDB, id uuid.UUID, limit int) (*User, []Product, int, error) {
+	var rows []profileRow
+	if err := db.NewRaw(profileQuery, id, limit, id).Scan(ctx, &rows); err != nil {
+		return nil, nil, 0, dbErr(err, "select user with products")
+	}
+	if len(rows) == 0 {
+		return nil, nil, 0, dbErr(sql.ErrNoRows, "select user with products")
+	}
+	u := rows[0].User
+	products := make([]Product, 0, len(rows))
+	total := 0
+	for i := range rows {
+		if rows[i].Product.ID == uuid.Nil {
+			break // the LEFT JOIN found no product
+		}
+		products = append(products, rows[i].Product)
+		total = rows[i].Total
+	}
+	return &u, products, total, nil
+}
