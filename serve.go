@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	redisstore "github.com/gofiber/storage/redis/v3"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
@@ -28,10 +29,14 @@ import (
 	"github.com/acme/accounts/storage"
 )
 
+// keyPrefix namespaces every key the server keeps in Redis.
+const keyPrefix = "acct:"
+
 // backends are the concrete dependencies chosen by the configuration.
 type backends struct {
 	db         *bun.DB
 	codes      *storage.Codes
+	limits     fiber.Storage // rate-limit counters: Redis when configured, else nil (memory)
 	objects    app.ObjectStore
 	uploadsDir string
 	mailer     app.Mailer
@@ -92,7 +97,7 @@ func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, met
 		ResetTTL:    cfg.ResetTTL,
 		MaxAttempts: cfg.CodeMaxAttempts,
 		Cooldown:    cfg.CodeResendCooldown,
-		Prefix:      "acct:",
+		Prefix:      keyPrefix,
 		OnEvent:     metrics.CodeEvent,
 	}
 	if cfg.RedisURL != "" {
@@ -113,7 +118,9 @@ func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, met
 			return nil, fmt.Errorf("REDIS_URL: cannot reach %s: %w", opts.Addr, err)
 		}
 		// Built from a pinged client: redisstore.New would panic on a bad URL.
-		b.codes = storage.NewRedisCodes(redisstore.NewFromConnection(client), codeOpts)
+		store := redisstore.NewFromConnection(client)
+		b.codes = storage.NewRedisCodes(store, codeOpts)
+		b.limits = store
 		log.Info("backend", "codes", "redis "+opts.Addr)
 	} else {
 		b.codes = storage.NewMemoryCodes(codeOpts)
@@ -203,6 +210,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	server := routes.New(a, routes.Options{
 		JWTSecret: cfg.JWTSecret, Metrics: metrics, Log: log, CORSOrigins: cfg.CORSOrigins,
 		AvatarMaxBytes: cfg.AvatarMaxBytes, UploadsDir: b.uploadsDir, EnablePprof: cfg.EnablePprof,
+		AuthRateLimit: cfg.AuthRateLimit, RateLimitStore: b.limits, KeyPrefix: keyPrefix,
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

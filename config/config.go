@@ -50,6 +50,7 @@ type Config struct {
 	BcryptCost         int
 	AvatarMaxBytes     int64
 	CORSOrigins        []string
+	AuthRateLimit      int // AUTH_RATE_LIMIT: requests per minute per client address to routes without a token
 
 	AutoMigrate   bool // MIGRATE_ON_START: run pending migrations on `serve`
 	LogLevel      string
@@ -103,6 +104,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		BcryptCost:         p.integer("BCRYPT_COST", 10, 4, 31),
 		AvatarMaxBytes:     int64(p.integer("AVATAR_MAX_BYTES", 5<<20, 1024, 100<<20)),
 		CORSOrigins:        p.list("CORS_ORIGINS"),
+		AuthRateLimit:      p.integer("AUTH_RATE_LIMIT", 60, 0, 1_000_000),
 		AutoMigrate:        p.boolean("MIGRATE_ON_START", true),
 		LogLevel:           p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		EnablePprof:        p.boolean("PPROF", false),

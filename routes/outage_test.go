@@ -41,3 +41,24 @@ func TestRedisOutage(t *testing.T) {
 	}
 	e.Login(addr, testenv.Password)
 }
+
+// TestAuthRateLimitPerIP: past the per-address budget the no-token routes
+// answer 429 with Retry-After, whatever the route, on memory or Redis.
+func TestAuthRateLimitPerIP(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{RateLimit: 3})
+	for i := 0; i < 3; i++ {
+		r := e.Do("POST", pathLogin, map[string]any{"email": e.Email("rl"), "password": "wrong password"}, "")
+		if r.Status != 400 {
+			t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := e.Do("POST", pathForgot, map[string]any{"email": e.Email("rl")}, "")
+	if r.Status != 429 || r.ErrorCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("fourth request: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+	// Signed-in routes are not counted against the budget.
+	if r := e.Do("GET", pathMe, nil, ""); r.Status != 401 {
+		t.Fatalf("me: %d", r.Status)
+	}
+}

@@ -33,6 +33,13 @@ type Options struct {
 	UploadsDir     string        // set when avatars live on local disk: served under /uploads
 	RequestTimeout time.Duration // default 15s
 	EnablePprof    bool
+	// AuthRateLimit is how many requests one client address may send per
+	// minute to the routes that need no token; 0 turns the limit off.
+	AuthRateLimit int
+	// RateLimitStore keeps the counters (Redis when configured); nil: memory.
+	RateLimitStore fiber.Storage
+	// KeyPrefix namespaces the counters' keys in a shared store.
+	KeyPrefix string
 }
 
 // New builds the Fiber app with every route.
@@ -97,6 +104,12 @@ func New(a *app.App, o Options) *fiber.App {
 
 	api := f.Group("/api/v1", middleware.Deadline(o.RequestTimeout))
 
+	if o.AuthRateLimit > 0 {
+		// One budget per client address over every route without a token.
+		limit := middleware.RateLimitPerIP(o.AuthRateLimit, time.Minute, o.RateLimitStore, o.KeyPrefix)
+		api.Use("/auth", limit)
+		api.Use("/admin/auth", limit)
+	}
 	api.Post("/auth/register", jsonLimit, auth.register)
 	api.Post("/auth/register/verify", jsonLimit, auth.verifyRegistration)
 	api.Post("/auth/login", jsonLimit, auth.login)

@@ -62,6 +62,7 @@ type Config struct {
 	RedisURL    string // overrides TEST_REDIS_URL (a private redis-server)
 	S3Endpoint  string // overrides TEST_S3_ENDPOINT (a private MinIO)
 	SMTPAddr    string // overrides the SMTP server (a dead port)
+	RateLimit   int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
 }
 
 // Env is one isolated server and its backends.
@@ -85,6 +86,7 @@ type Env struct {
 	mailMu   sync.Mutex
 	mailSeen map[string]int
 	vars     map[string]string
+	limits   fiber.Storage
 }
 
 // Real reports whether name ("database", "redis", "s3", "smtp") is a real service here.
@@ -172,7 +174,9 @@ func New(t testing.TB, cfg Config) *Env {
 			t.Fatalf("redis %s: %v", opts.Addr, err)
 		}
 		t.Cleanup(func() { cleanRedis(e.Redis, e.prefix); e.Redis.Close() })
-		e.Codes = storage.NewRedisCodes(redisstore.NewFromConnection(e.Redis), codeOpts)
+		store := redisstore.NewFromConnection(e.Redis)
+		e.limits = store
+		e.Codes = storage.NewRedisCodes(store, codeOpts)
 	} else {
 		e.Codes = storage.NewMemoryCodes(codeOpts)
 	}
@@ -233,7 +237,7 @@ func New(t testing.TB, cfg Config) *Env {
 	})
 	e.Fiber = routes.New(e.App, routes.Options{
 		JWTSecret: e.Secret, Metrics: metrics, AvatarMaxBytes: cfg.AvatarMax, UploadsDir: e.Uploads,
-		RequestTimeout: 10 * time.Second,
+		RequestTimeout: 10 * time.Second, AuthRateLimit: cfg.RateLimit, RateLimitStore: e.limits, KeyPrefix: e.prefix,
 	})
 	return e
 }
