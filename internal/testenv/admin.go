@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 
@@ -37,19 +36,7 @@ func (e *Env) CreateAdmin(email string) *models.Admin {
 // AdminLogin signs an admin in through both API steps and returns the token.
 func (e *Env) AdminLogin(email, password string) string {
 	e.T.Helper()
-	r := e.Do(http.MethodPost, "/api/v1/admin/auth/login", map[string]any{"email": email, "password": password}, "")
-	if r.Status != http.StatusOK {
-		e.T.Fatalf("admin login %s: %d %s", email, r.Status, r.Body)
-	}
-	r = e.Do(http.MethodPost, "/api/v1/admin/auth/login/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
-	if r.Status != http.StatusOK {
-		e.T.Fatalf("admin login verify %s: %d %s", email, r.Status, r.Body)
-	}
-	var out struct {
-		Token string `json:"token"`
-	}
-	r.Decode(e.T, &out)
-	return out.Token
+	return e.twoStep("/api/v1/admin/auth/login", map[string]any{"email": email, "password": password}, email)
 }
 
 // NewAdmin creates an admin in the database and signs it in through the API;

@@ -71,33 +71,28 @@ func (e *Env) Code(to string) string {
 // RegisterUser signs a user up through the API and returns their token.
 func (e *Env) RegisterUser(email string) string {
 	e.T.Helper()
-	r := e.Do(http.MethodPost, "/api/v1/auth/register", map[string]any{
+	return e.twoStep("/api/v1/auth/register", map[string]any{
 		"first_name": "Test", "last_name": "User", "email": email, "password": Password,
-	}, "")
-	if r.Status != http.StatusOK {
-		e.T.Fatalf("register %s: %d %s", email, r.Status, r.Body)
-	}
-	r = e.Do(http.MethodPost, "/api/v1/auth/register/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
-	if r.Status != http.StatusOK {
-		e.T.Fatalf("verify %s: %d %s", email, r.Status, r.Body)
-	}
-	var out struct {
-		Token string `json:"token"`
-	}
-	r.Decode(e.T, &out)
-	return out.Token
+	}, email)
 }
 
 // Login signs an existing user in through both steps and returns the token.
 func (e *Env) Login(email, password string) string {
 	e.T.Helper()
-	r := e.Do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": email, "password": password}, "")
+	return e.twoStep("/api/v1/auth/login", map[string]any{"email": email, "password": password}, email)
+}
+
+// twoStep posts body to path, which mails a code to email, then posts the
+// code to path+"/verify" and returns the token of the answer.
+func (e *Env) twoStep(path string, body map[string]any, email string) string {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, path, body, "")
 	if r.Status != http.StatusOK {
-		e.T.Fatalf("login %s: %d %s", email, r.Status, r.Body)
+		e.T.Fatalf("%s for %s: %d %s", path, email, r.Status, r.Body)
 	}
-	r = e.Do(http.MethodPost, "/api/v1/auth/login/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
+	r = e.Do(http.MethodPost, path+"/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
 	if r.Status != http.StatusOK {
-		e.T.Fatalf("login verify %s: %d %s", email, r.Status, r.Body)
+		e.T.Fatalf("%s/verify for %s: %d %s", path, email, r.Status, r.Body)
 	}
 	var out struct {
 		Token string `json:"token"`
