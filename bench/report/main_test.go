@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// summary is a wrk summary as bench/lua/common.lua writes it.
+func summary(rps float64, p99 int64, statusErrors int) string {
+	return fmt.Sprintf(`{"requests":1000,"duration_us":20000000,"rps":%g,`+
+		`"latency_us":{"mean":1,"p50":1000,"p90":2000,"p99":%d,"max":9000},`+
+		`"errors":{"connect":0,"read":0,"write":0,"status":%d,"timeout":0},`+
+		`"statuses":{"200":1000},"sample":null}`, rps, p99, statusErrors)
+}
+
+func TestReportJudgesTargets(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"ceiling.json":      summary(10000, 10000, 0),
+		"ceiling.meta":      "conns=64\nrss_kb=20000\n",
+		"me.json":           summary(8500, 15000, 0),
+		"me.meta":           "conns=64\nrss_kb=81920\n",
+		"login.json":        summary(20, 900000, 0),
+		"login.meta":        "conns=16\nrss_kb=40000\n",
+		"register.json":     summary(10, 900000, 3),
+		"register.meta":     "conns=16\nrss_kb=40000\n",
+		"avatar.meta":       "conns=8\nskipped=route missing (PUT /api/v1/users/me/avatar answered 404)\n",
+		"me_login.json":     summary(3000, 90000, 0),
+		"me_login.meta":     "conns=64\nrss_kb=90000\nrss_note=same server as login\n",
+		"bcrypt.json":       `{"cost":10,"workers":2,"ops":100,"seconds":5,"ops_per_sec":20}`,
+		"bcrypt-after.json": `{"cost":10,"workers":2,"ops":120,"seconds":5,"ops_per_sec":24}`,
+		"notes.txt":         "- a note\n",
+	})
+	var out strings.Builder
+	if err := run([]string{"-dir", dir, "-out", filepath.Join(dir, "latest.md"), "-go", "go1.99"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	md := out.String()
+	for _, want := range []string{
+		"| me req/s >= 0.8 x ceiling | 0.85 x (8500 / 10000) | pass |",
+		"| me p99 <= 2 x ceiling p99 | 1.50 x (15.00 ms / 10.00 ms) | pass |",
+		"| login req/s >= 0.9 x raw bcrypt | 0.91 x (20.0 / 22.0) | pass |",
+		"| register req/s >= 0.9 x raw bcrypt | 0.45 x (10.0 / 22.0) | FAIL |",
+		"| me p99 under login <= 5 x unloaded me p99 | 6.00 x (90.00 ms / 15.00 ms) | FAIL |",
+		"| server peak RSS during me (64 conns) <= 100 MB | 80.0 MB | pass |",
+		"skipped: route missing (PUT /api/v1/users/me/avatar answered 404)",
+		"mean of 20.0 and 24.0",
+		"| register: POST /auth/register | 16 | 1000 | 10.0 | 1.00 ms | 900.00 ms | 9.00 ms | 3 | 39.1 MB |",
+		"- Go: go1.99",
+		"- a note",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	written, err := os.ReadFile(filepath.Join(dir, "latest.md"))
+	if err != nil || string(written) != md {
+		t.Fatalf("written file differs from the printed report (err %v)", err)
+	}
+}
+
+func TestReportWithoutResults(t *testing.T) {
+	var out strings.Builder
+	if err := run([]string{"-dir", t.TempDir()}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "| me vs ceiling | not measured | - |") {
+		t.Fatalf("an empty run should say what was not measured:\n%s", out.String())
+	}
+}
