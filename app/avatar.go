@@ -176,7 +176,10 @@ func processAvatar(data []byte) (*avatarImage, error) {
 
 	var buf bytes.Buffer
 	if out.Opaque() {
-		if err := jpeg.Encode(&buf, out, &jpeg.Options{Quality: avatarJPEGQuality}); err != nil {
+		// The same pixels seen as *image.RGBA (identical when opaque) take
+		// image/jpeg's fast path; *image.NRGBA costs an allocation per pixel.
+		rgba := &image.RGBA{Pix: out.Pix, Stride: out.Stride, Rect: out.Rect}
+		if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: avatarJPEGQuality}); err != nil {
 			return nil, fmt.Errorf("encode avatar: %w", err)
 		}
 		return &avatarImage{body: buf.Bytes(), contentType: "image/jpeg", ext: "jpg"}, nil

@@ -14,8 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -28,10 +29,19 @@ import (
 // The second result names the backend for the start-up log.
 func Open(ctx context.Context, databaseURL, dataDir string) (*bun.DB, string, error) {
 	if databaseURL != "" {
-		sqldb, err := sql.Open("pgx", databaseURL)
+		pgcfg, err := pgx.ParseConfig(databaseURL)
 		if err != nil {
 			return nil, "", fmt.Errorf("DATABASE_URL: %w", err)
 		}
+		// Bun writes argument values into the SQL text, so every query is
+		// new to PostgreSQL: pgx's default (prepare and cache each statement)
+		// then costs extra round trips and evictions for nothing. The simple
+		// protocol sends the finished text in one round trip. A URL that
+		// names default_query_exec_mode keeps its own choice.
+		if !strings.Contains(databaseURL, "default_query_exec_mode") {
+			pgcfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		}
+		sqldb := stdlib.OpenDB(*pgcfg)
 		// Enough connections to keep both cores busy while some wait on I/O,
 		// few enough that many replicas do not exhaust PostgreSQL.
 		n := 4 * runtime.GOMAXPROCS(0)
