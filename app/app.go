@@ -122,7 +122,7 @@ func New(d Deps) *App {
 }
 
 // DB exposes the database handle for the token middleware's account lookup.
-func (a *App) DB() bun.IDB { return a.db }
+func (a *App) DB() *bun.DB { return a.db }
 
 // Now is the app's clock (UTC, microsecond precision as the databases store it).
 func (a *App) Now() time.Time { return a.now().UTC().Truncate(time.Microsecond) }

@@ -42,7 +42,7 @@ type UserProducts struct {
 // RequireUserWithProducts is RequireUser that also loads the user's newest
 // products (at most limit) in the same query: the profile route then needs
 // one database round trip instead of two.
-func RequireUserWithProducts(secret []byte, db bun.IDB, limit int) fiber.Handler {
+func RequireUserWithProducts(secret []byte, db *bun.DB, limit int) fiber.Handler {
 	return requireRole(secret, models.RoleUser, func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error {
 		u, items, total, err := models.UserWithProducts(c.UserContext(), db, id, limit)
 		if err != nil {

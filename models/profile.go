@@ -3,9 +3,13 @@ package models
 import (
 	"context"
 	"database/sql"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // profileRow is one row of UserWithProducts: the user's columns repeated next
@@ -38,7 +42,10 @@ ORDER BY p.created_at DESC, p.id DESC`
 
 // UserWithProducts loads a user with their newest products (at most limit)
 // and the count of all of them, in one query; ErrNotFound when no such user.
-func UserWithProducts(ctx context.Context, db bun.IDB, id uuid.UUID, limit int) (*User, []Product, int, error) {
+func UserWithProducts(ctx context.Context, db *bun.DB, id uuid.UUID, limit int) (*User, []Product, int, error) {
+	if db.Dialect().Name() == dialect.PG {
+		return userWithProductsPG(ctx, db, id, limit)
+	}
 	var rows []profileRow
 	if err := db.NewRaw(profileQuery, id, limit, id).Scan(ctx, &rows); err != nil {
 		return nil, nil, 0, dbErr(err, "select user with products")
@@ -57,4 +64,58 @@ func UserWithProducts(ctx context.Context, db bun.IDB, id uuid.UUID, limit int) 
 		total = rows[i].Total
 	}
 	return &u, products, total, nil
+}
+
+// profileQueryPG is profileQuery with real parameters, so PostgreSQL can keep
+// one prepared plan for it instead of parsing and planning every request.
+var profileQueryPG = strings.NewReplacer("user_id = ?", "user_id = $1", "LIMIT ?", "LIMIT $2", "u.id = ?", "u.id = $1").Replace(profileQuery)
+
+// userWithProductsPG runs the hottest query of the API as a cached prepared
+// statement and scans it by hand: Bun would inline the arguments (a new
+// statement each time) and scan through reflection.
+func userWithProductsPG(ctx context.Context, db *bun.DB, id uuid.UUID, limit int) (*User, []Product, int, error) {
+	rows, err := db.DB.QueryContext(ctx, profileQueryPG, pgx.QueryExecModeCacheStatement, id, limit)
+	if err != nil {
+		return nil, nil, 0, dbErr(err, "select user with products")
+	}
+	defer rows.Close()
+	var (
+		u        *User
+		products []Product
+		total    int
+	)
+	for rows.Next() {
+		var (
+			r                       User
+			pID, pUserID            uuid.NullUUID
+			pName, pDesc, pCurrency sql.NullString
+			pPrice, pTotal          sql.NullInt64
+			pCreatedAt, pUpdatedAt  sql.NullTime
+		)
+		err := rows.Scan(&r.ID, &r.Email, &r.PasswordHash, &r.FirstName, &r.LastName, &r.Phone, &r.AvatarKey, &r.Active,
+			&r.TokenVersion, &r.CreatedAt, &r.UpdatedAt,
+			&pID, &pUserID, &pName, &pDesc, &pPrice, &pCurrency, &pCreatedAt, &pUpdatedAt, &pTotal)
+		if err != nil {
+			return nil, nil, 0, dbErr(err, "scan user with products")
+		}
+		if u == nil {
+			u = &r
+			products = make([]Product, 0, 8)
+		}
+		if !pID.Valid {
+			continue
+		}
+		products = append(products, Product{
+			ID: pID.UUID, UserID: pUserID.UUID, Name: pName.String, Description: pDesc.String, Price: pPrice.Int64,
+			Currency: pCurrency.String, CreatedAt: pCreatedAt.Time, UpdatedAt: pUpdatedAt.Time,
+		})
+		total = int(pTotal.Int64)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, 0, dbErr(err, "read user with products")
+	}
+	if u == nil {
+		return nil, nil, 0, dbErr(sql.ErrNoRows, "select user with products")
+	}
+	return u, products, total, nil
 }
