@@ -43,8 +43,19 @@ type UserProducts struct {
 // products (at most limit) in the same query: the profile route then needs
 // one database round trip instead of two.
 func RequireUserWithProducts(secret []byte, db *bun.DB, limit int) fiber.Handler {
+	// database/sql hands a freed connection to a random waiter, which
+	// stretches the latency tail under load; queueing on a channel first
+	// serves requests in arrival order and keeps the pool's queue empty.
+	gate := make(chan struct{}, max(db.Stats().MaxOpenConnections, 1))
 	return requireRole(secret, models.RoleUser, func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error {
-		u, items, total, err := models.UserWithProducts(c.UserContext(), db, id, limit)
+		ctx := c.UserContext()
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for a database connection: %w", ctx.Err())
+		}
+		u, items, total, err := models.UserWithProducts(ctx, db, id, limit)
+		<-gate
 		if err != nil {
 			return revokedIfMissing(err)
 		}

@@ -80,26 +80,27 @@ func userWithProductsPG(ctx context.Context, db *bun.DB, id uuid.UUID, limit int
 	}
 	defer rows.Close()
 	var (
-		u        *User
+		u        User
+		found    bool
 		products []Product
 		total    int
+		// Product columns are NULL when the user has none.
+		pID, pUserID            uuid.NullUUID
+		pName, pDesc, pCurrency sql.NullString
+		pPrice, pTotal          sql.NullInt64
+		pCreatedAt, pUpdatedAt  sql.NullTime
 	)
 	for rows.Next() {
-		var (
-			r                       User
-			pID, pUserID            uuid.NullUUID
-			pName, pDesc, pCurrency sql.NullString
-			pPrice, pTotal          sql.NullInt64
-			pCreatedAt, pUpdatedAt  sql.NullTime
-		)
-		err := rows.Scan(&r.ID, &r.Email, &r.PasswordHash, &r.FirstName, &r.LastName, &r.Phone, &r.AvatarKey, &r.Active,
-			&r.TokenVersion, &r.CreatedAt, &r.UpdatedAt,
+		// The user's columns repeat on every row; scanning them into the
+		// same struct each time costs no allocation per product.
+		err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.FirstName, &u.LastName, &u.Phone, &u.AvatarKey, &u.Active,
+			&u.TokenVersion, &u.CreatedAt, &u.UpdatedAt,
 			&pID, &pUserID, &pName, &pDesc, &pPrice, &pCurrency, &pCreatedAt, &pUpdatedAt, &pTotal)
 		if err != nil {
 			return nil, nil, 0, dbErr(err, "scan user with products")
 		}
-		if u == nil {
-			u = &r
+		if !found {
+			found = true
 			products = make([]Product, 0, 8)
 		}
 		if !pID.Valid {
@@ -114,8 +115,8 @@ func userWithProductsPG(ctx context.Context, db *bun.DB, id uuid.UUID, limit int
 	if err := rows.Err(); err != nil {
 		return nil, nil, 0, dbErr(err, "read user with products")
 	}
-	if u == nil {
+	if !found {
 		return nil, nil, 0, dbErr(sql.ErrNoRows, "select user with products")
 	}
-	return u, products, total, nil
+	return &u, products, total, nil
 }
