@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -177,7 +178,7 @@ func newApp(cfg *config.Config, b *backends, log *slog.Logger, metrics *middlewa
 		DB: b.db, Codes: b.codes, Mailer: b.mailer, Objects: b.objects, Events: metrics, Log: log,
 		Options: app.Options{
 			TokenTTL: cfg.TokenTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: cfg.BcryptCost,
-			JWTSecret: cfg.JWTSecret, AvatarMaxBytes: cfg.AvatarMaxBytes,
+			JWTSecret: cfg.JWTSecret, AvatarMaxBytes: cfg.AvatarMaxBytes, CPUSlots: cfg.CPUSlots,
 		},
 	})
 }
@@ -188,6 +189,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return err
 	}
 	log := newLogger(cfg, stdout)
+	cfg.CPUSlots = runtime.GOMAXPROCS(0)
 	metrics := middleware.NewMetrics()
 	b, err := openBackends(ctx, cfg, log, metrics)
 	if err != nil {
@@ -212,6 +214,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		AvatarMaxBytes: cfg.AvatarMaxBytes, UploadsDir: b.uploadsDir, EnablePprof: cfg.EnablePprof,
 		AuthRateLimit: cfg.AuthRateLimit, RateLimitStore: b.limits, KeyPrefix: keyPrefix,
 	})
+	// bcrypt runs one per core on low-priority threads (app.Passwords); as
+	// many extra Ps let requests run beside them, and the kernel then gives
+	// the request threads the CPU first. Pools above were sized by cores.
+	runtime.GOMAXPROCS(2 * cfg.CPUSlots)
+
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)

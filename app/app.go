@@ -62,6 +62,9 @@ type Options struct {
 	BcryptCost     int
 	JWTSecret      []byte
 	AvatarMaxBytes int64
+	// CPUSlots bounds concurrent bcrypt and image decoding; 0 means
+	// GOMAXPROCS. main sets it to the core count before raising GOMAXPROCS.
+	CPUSlots int
 }
 
 // Deps are everything the flows need; main builds them.
@@ -96,6 +99,10 @@ type App struct {
 
 // New builds the App from its dependencies.
 func New(d Deps) *App {
+	cpuSlots := d.Options.CPUSlots
+	if cpuSlots <= 0 {
+		cpuSlots = runtime.GOMAXPROCS(0)
+	}
 	a := &App{
 		db:         d.DB,
 		codes:      d.Codes,
@@ -105,8 +112,8 @@ func New(d Deps) *App {
 		log:        d.Log,
 		now:        d.Now,
 		opts:       d.Options,
-		passwords:  NewPasswords(d.Options.BcryptCost),
-		imageSlots: newSlots(runtime.GOMAXPROCS(0)),
+		passwords:  NewPasswords(d.Options.BcryptCost, cpuSlots),
+		imageSlots: newSlots(cpuSlots),
 		validator:  newValidator(),
 	}
 	if a.events == nil {

@@ -10,20 +10,23 @@ import (
 )
 
 // Passwords hashes and checks passwords with bcrypt. At most one bcrypt runs
-// per core: a burst of logins then queues instead of starving every other
-// request of CPU.
+// per core, and each runs on an OS thread of its own at a lower scheduling
+// priority: a burst of logins then queues, and takes only the CPU that other
+// requests leave, instead of starving them (a bcrypt is ~50 ms of CPU that Go
+// cannot interrupt for less than its 10 ms time slice).
 type Passwords struct {
 	cost  int
 	slots slots
 	dummy []byte
 }
 
-// NewPasswords returns a hasher at the given bcrypt cost.
-func NewPasswords(cost int) *Passwords {
+// NewPasswords returns a hasher at the given bcrypt cost running at most
+// slots hashes at once.
+func NewPasswords(cost, slots int) *Passwords {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	p := &Passwords{cost: cost, slots: newSlots(runtime.GOMAXPROCS(0))}
+	p := &Passwords{cost: cost, slots: newSlots(slots)}
 	// A real hash to compare against when the account does not exist, so an
 	// unknown email costs the same time as a wrong password.
 	p.dummy, _ = bcrypt.GenerateFromPassword([]byte("timing-equaliser-password"), cost)
@@ -32,11 +35,11 @@ func NewPasswords(cost int) *Passwords {
 
 // Hash returns the bcrypt hash of password.
 func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
-	if err := p.slots.acquire(ctx, "password"); err != nil {
-		return "", err
+	var h []byte
+	var err error
+	if werr := p.background(ctx, func() { h, err = bcrypt.GenerateFromPassword([]byte(password), p.cost) }); werr != nil {
+		return "", werr
 	}
-	defer p.slots.release()
-	h, err := bcrypt.GenerateFromPassword([]byte(password), p.cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
@@ -46,15 +49,14 @@ func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
 // Check reports whether password matches hash. An empty hash (unknown account)
 // is compared against a dummy so both cases take the same time.
 func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, error) {
-	if err := p.slots.acquire(ctx, "password"); err != nil {
-		return false, err
-	}
-	defer p.slots.release()
 	h := []byte(hash)
 	if len(h) == 0 {
 		h = p.dummy
 	}
-	err := bcrypt.CompareHashAndPassword(h, []byte(password))
+	var err error
+	if werr := p.background(ctx, func() { err = bcrypt.CompareHashAndPassword(h, []byte(password)) }); werr != nil {
+		return false, werr
+	}
 	switch {
 	case err == nil:
 		return len(hash) > 0, nil
@@ -63,4 +65,23 @@ func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, err
 	default:
 		return false, fmt.Errorf("check password: %w", err)
 	}
+}
+
+// background runs fn in a slot, on a fresh OS thread whose priority is
+// lowered. The goroutine exits still locked to that thread, so Go discards
+// the thread and its priority never reaches other goroutines.
+func (p *Passwords) background(ctx context.Context, fn func()) error {
+	if err := p.slots.acquire(ctx, "password"); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer p.slots.release()
+		runtime.LockOSThread()
+		lowerThreadPriority()
+		fn()
+	}()
+	<-done // fn is bounded (one bcrypt), so it is awaited even if ctx ends
+	return nil
 }

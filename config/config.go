@@ -58,6 +58,8 @@ type Config struct {
 	AdminEmail    string
 	AdminPassword string
 	AdminName     string
+
+	CPUSlots int // set by main: concurrent bcrypt and image jobs (the core count)
 }
 
 // Production reports whether APP_ENV=production.
