@@ -213,6 +213,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		JWTSecret: cfg.JWTSecret, Metrics: metrics, Log: log, CORSOrigins: cfg.CORSOrigins,
 		AvatarMaxBytes: cfg.AvatarMaxBytes, UploadsDir: b.uploadsDir, EnablePprof: cfg.EnablePprof,
 		AuthRateLimit: cfg.AuthRateLimit, RateLimitStore: b.limits, KeyPrefix: keyPrefix,
+		ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 	})
 	// bcrypt runs one per core on low-priority threads (app.Passwords); as
 	// many extra Ps let requests run beside them, and the kernel then gives

@@ -50,7 +50,9 @@ type Config struct {
 	BcryptCost         int
 	AvatarMaxBytes     int64
 	CORSOrigins        []string
-	AuthRateLimit      int // AUTH_RATE_LIMIT: requests per minute per client address to routes without a token
+	AuthRateLimit      int      // AUTH_RATE_LIMIT: requests per minute per client address to routes without a token
+	ProxyHeader        string   // PROXY_HEADER: header holding the client address (e.g. X-Forwarded-For)
+	TrustedProxies     []string // TRUSTED_PROXIES: proxies whose PROXY_HEADER is believed
 
 	AutoMigrate   bool // MIGRATE_ON_START: run pending migrations on `serve`
 	LogLevel      string
@@ -107,6 +109,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		AvatarMaxBytes:     int64(p.integer("AVATAR_MAX_BYTES", 5<<20, 1024, 100<<20)),
 		CORSOrigins:        p.list("CORS_ORIGINS"),
 		AuthRateLimit:      p.integer("AUTH_RATE_LIMIT", 60, 0, 1_000_000),
+		ProxyHeader:        p.str("PROXY_HEADER", ""),
+		TrustedProxies:     p.list("TRUSTED_PROXIES"),
 		AutoMigrate:        p.boolean("MIGRATE_ON_START", true),
 		LogLevel:           p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		EnablePprof:        p.boolean("PPROF", false),
@@ -140,6 +144,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.SMTPHost != "" && !strings.Contains(c.MailFrom, "@") {
 		p.fail("MAIL_FROM", "must be an email address")
+	}
+	// A client address header is only as good as the proxy that sets it:
+	// believing it from anyone would let each request pick its own budget.
+	if c.ProxyHeader != "" && len(c.TrustedProxies) == 0 {
+		p.fail("TRUSTED_PROXIES", "is required when PROXY_HEADER is set")
 	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		p.fail("ADMIN_PASSWORD", "ADMIN_EMAIL and ADMIN_PASSWORD go together")

@@ -36,11 +36,12 @@ func TestEveryBadValueIsNamed(t *testing.T) {
 		"S3_ENDPOINT":          "http://minio:9000",
 		"CODE_RESEND_COOLDOWN": "-1s",
 		"S3_USE_SSL":           "maybe",
+		"PROXY_HEADER":         "X-Forwarded-For",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"APP_ENV", "CODE_TTL", "CODE_MAX_ATTEMPTS", "BCRYPT_COST", "DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "CODE_RESEND_COOLDOWN", "S3_USE_SSL"} {
+	for _, name := range []string{"APP_ENV", "CODE_TTL", "CODE_MAX_ATTEMPTS", "BCRYPT_COST", "DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "CODE_RESEND_COOLDOWN", "S3_USE_SSL", "TRUSTED_PROXIES"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -1,6 +1,7 @@
 package routes_test
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -60,5 +61,32 @@ func TestAuthRateLimitPerIP(t *testing.T) {
 	// Signed-in routes are not counted against the budget.
 	if r := e.Do("GET", pathMe, nil, ""); r.Status != 401 {
 		t.Fatalf("me: %d", r.Status)
+	}
+}
+
+// TestRateLimitBehindATrustedProxy: with PROXY_HEADER, each client address
+// the proxy reports has its own budget.
+func TestRateLimitBehindATrustedProxy(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{RateLimit: 1, ProxyHeader: "X-Forwarded-For"})
+	send := func(client string) int {
+		req := httptest.NewRequest("POST", pathForgot, strings.NewReader(`{"email":"`+e.Email("p")+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := e.Fiber.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := send("203.0.113.1"); s != 200 {
+		t.Fatalf("first client: %d", s)
+	}
+	if s := send("203.0.113.2"); s != 200 {
+		t.Fatalf("second client has its own budget: %d", s)
+	}
+	if s := send("203.0.113.1"); s != 429 {
+		t.Fatalf("first client again: %d, want 429", s)
 	}
 }

@@ -63,6 +63,7 @@ type Config struct {
 	S3Endpoint  string // overrides TEST_S3_ENDPOINT (a private MinIO)
 	SMTPAddr    string // overrides the SMTP server (a dead port)
 	RateLimit   int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
+	ProxyHeader string // PROXY_HEADER, trusted from the test client's address
 }
 
 // Env is one isolated server and its backends.
@@ -238,6 +239,7 @@ func New(t testing.TB, cfg Config) *Env {
 	e.Fiber = routes.New(e.App, routes.Options{
 		JWTSecret: e.Secret, Metrics: metrics, AvatarMaxBytes: cfg.AvatarMax, UploadsDir: e.Uploads,
 		RequestTimeout: 10 * time.Second, AuthRateLimit: cfg.RateLimit, RateLimitStore: e.limits, KeyPrefix: e.prefix,
+		ProxyHeader: cfg.ProxyHeader, TrustedProxies: []string{"0.0.0.0", "127.0.0.1"},
 	})
 	return e
 }
