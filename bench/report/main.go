@@ -330,7 +330,7 @@ func writeBaselines(b *strings.Builder, ws map[string]*workload, bc *bcryptResul
 	}
 }
 
-// check is one target of the issue, judged on this run's numbers.
+// check is one performance target, judged on this run's numbers.
 type check struct {
 	target, measured string
 	pass             *bool // nil: could not be judged
