@@ -58,11 +58,12 @@ func (a *App) ShowUser(ctx context.Context, id string) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := models.UserByID(ctx, a.db, uid)
+	// The same single query as GET /users/me: user, newest products, count.
+	u, products, total, err := models.UserWithProducts(ctx, a.db, uid, MeProductsLimit)
 	if err != nil {
 		return nil, err
 	}
-	return a.Profile(ctx, u)
+	return &Profile{User: u, Products: products, ProductsTotal: total}, nil
 }
 
 // SetUserActiveInput activates or deactivates a user. Email is there only to

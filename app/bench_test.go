@@ -92,18 +92,18 @@ func BenchmarkGetMe(b *testing.B) {
 	}
 }
 
-// BenchmarkProfile is the products half of GET me: the newest products of a
-// loaded user and their count.
-func BenchmarkProfile(b *testing.B) {
+// BenchmarkUserWithProducts is GET me's one query: the user, their newest
+// products and their count.
+func BenchmarkUserWithProducts(b *testing.B) {
 	e := testenv.New(b, testenv.Config{})
 	users, _ := benchUsers(b, e, 1, 5)
 	u := &users[0]
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := e.App.Profile(ctx, u)
-		if err != nil || len(p.Products) != 5 {
-			b.Fatalf("profile: %v (%d products)", err, len(p.Products))
+		_, products, _, err := models.UserWithProducts(ctx, e.DB, u.ID, app.MeProductsLimit)
+		if err != nil || len(products) != 5 {
+			b.Fatalf("user with products: %v (%d products)", err, len(products))
 		}
 	}
 }

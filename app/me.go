@@ -16,15 +16,6 @@ type Profile struct {
 	ProductsTotal int
 }
 
-// Profile loads the newest products of an already loaded user.
-func (a *App) Profile(ctx context.Context, u *models.User) (*Profile, error) {
-	products, total, err := models.UserProducts(ctx, a.db, u.ID, MeProductsLimit, 0)
-	if err != nil {
-		return nil, err
-	}
-	return &Profile{User: u, Products: products, ProductsTotal: total}, nil
-}
-
 // AvatarURL is the public URL of a stored avatar key, nil for none.
 func (a *App) AvatarURL(key *string) *string {
 	if key == nil || *key == "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/acme/accounts/models"
 )
@@ -103,13 +104,9 @@ func (m *SMTPMailer) Send(ctx context.Context, msg Message) error {
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
 
-	c, err := m.client(ctx)
+	c, sc, err := m.connect(ctx)
 	if err != nil {
-		return fmt.Errorf("mail: SMTP client: %w", err)
-	}
-	sc, err := c.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		return m.unavailable(ctx, "connect", err)
+		return err
 	}
 	if err := c.SendWithSMTPClient(sc, gm); err != nil {
 		_ = c.CloseWithSMTPClient(sc)
@@ -127,18 +124,28 @@ func (m *SMTPMailer) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
 
-	c, err := m.client(ctx)
+	c, sc, err := m.connect(ctx)
 	if err != nil {
-		return fmt.Errorf("mail: SMTP client: %w", err)
-	}
-	sc, err := c.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		return m.unavailable(ctx, "connect", err)
+		return err
 	}
 	if err := c.CloseWithSMTPClient(sc); err != nil {
 		return m.unavailable(ctx, "quit", err)
 	}
 	return nil
+}
+
+// connect dials and greets the server (EHLO, STARTTLS, AUTH as configured)
+// within ctx; a failure to get there is an outage of the mail server.
+func (m *SMTPMailer) connect(ctx context.Context) (*gomail.Client, *smtp.Client, error) {
+	c, err := m.client(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mail: SMTP client: %w", err)
+	}
+	sc, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return nil, nil, m.unavailable(ctx, "connect", err)
+	}
+	return c, sc, nil
 }
 
 // build turns msg into a go-mail message; its errors are bad input, not outages.
