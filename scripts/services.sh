@@ -228,7 +228,7 @@ ensure_redis() {
 
 # --- MinIO -------------------------------------------------------------------
 
-minio_ready() { http_ok "$MINIO_URL/minio/health/live"; }
+minio_ready() { http_ok "$MINIO_URL/minio/health/cluster"; }
 
 ensure_minio() {
 	if minio_ready; then
@@ -246,7 +246,7 @@ ensure_minio() {
 	wait_for minio_ready || {
 		tail_log "$logfile"
 		stop_pid minio
-		die "MinIO did not answer $MINIO_URL/minio/health/live within ${WAIT_SECONDS}s (see $logfile)"
+		die "MinIO did not answer $MINIO_URL/minio/health/cluster within ${WAIT_SECONDS}s (see $logfile)"
 	}
 	log "MinIO ready on $HOST:$MINIO_PORT"
 }

@@ -86,7 +86,7 @@ func StartMinIO(t testing.TB) *MinIO {
 	return m
 }
 
-// Start starts the server (again) and waits until it answers.
+// Start starts the server (again) and waits until it serves S3 requests.
 func (m *MinIO) Start() {
 	m.t.Helper()
 	m.mu.Lock()
@@ -118,7 +118,7 @@ func (m *MinIO) Start() {
 		close(done)
 	}()
 	m.cmd, m.done = cmd, done
-	if err := m.waitLive(done); err != nil {
+	if err := m.waitReady(done); err != nil {
 		log, _ := os.ReadFile(m.logPath)
 		m.t.Fatalf("minio at %s: %v\n%s", m.Endpoint, err, log)
 	}
@@ -136,10 +136,13 @@ func (m *MinIO) Stop() {
 	m.cmd, m.done = nil, nil
 }
 
-func (m *MinIO) waitLive(exited <-chan struct{}) error {
+func (m *MinIO) waitReady(exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(context.Background(), minioStartTimeout)
 	defer cancel()
-	url := "http://" + m.Endpoint + "/minio/health/live"
+	// The cluster probe answers 200 only once the object layer is up; the
+	// live probe answers as soon as the listener does, and S3 calls made
+	// then fail with XMinioServerNotInitialized.
+	url := "http://" + m.Endpoint + "/minio/health/cluster"
 	client := &http.Client{Timeout: time.Second}
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -153,7 +156,7 @@ func (m *MinIO) waitLive(exited <-chan struct{}) error {
 		case <-exited:
 			return fmt.Errorf("the server exited")
 		case <-ctx.Done():
-			return fmt.Errorf("not live after %s", minioStartTimeout)
+			return fmt.Errorf("not ready after %s", minioStartTimeout)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
