@@ -205,6 +205,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		log.Info("migrations applied", "count", n)
 	}
 	a := newApp(cfg, b, log, metrics)
+	// Mails sent after their answer finish before the backends close.
+	defer a.WaitBackground()
 	if err := seedAdmin(ctx, cfg, a, log); err != nil {
 		return err
 	}

@@ -95,6 +95,7 @@ type App struct {
 	// multiplying that by the number of clients.
 	imageSlots slots
 	validator  *validator.Validate
+	later      *background
 }
 
 // New builds the App from its dependencies.
@@ -115,6 +116,7 @@ func New(d Deps) *App {
 		passwords:  NewPasswords(d.Options.BcryptCost, cpuSlots),
 		imageSlots: newSlots(cpuSlots),
 		validator:  newValidator(),
+		later:      newBackground(),
 	}
 	if a.events == nil {
 		a.events = noEvents{}

@@ -26,12 +26,7 @@ func (a *App) mailCode(ctx context.Context, purpose, email, code string, discard
 	}
 	if err := a.mailer.Send(ctx, msg); err != nil {
 		if discard {
-			// The request's context may be the thing that ran out; clean up anyway.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			if derr := a.codes.Discard(cctx, purpose, email); derr != nil {
-				a.log.ErrorContext(ctx, "discard code after failed mail", "purpose", purpose, "err", derr)
-			}
+			a.discardCode(ctx, purpose, email)
 		}
 		if !errors.Is(err, models.ErrUnavailable) {
 			err = models.Unavailable("mail", err)
@@ -40,6 +35,17 @@ func (a *App) mailCode(ctx context.Context, purpose, email, code string, discard
 	}
 	a.events.CodeEvent(purpose, "sent")
 	return nil
+}
+
+// discardCode drops the code (and any pending registration next to it) after
+// its mail failed. The request's context may be the thing that ran out, so it
+// cleans up on a context of its own.
+func (a *App) discardCode(ctx context.Context, purpose, email string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := a.codes.Discard(cctx, purpose, email); err != nil {
+		a.log.ErrorContext(ctx, "discard code after failed mail", "purpose", purpose, "err", err)
+	}
 }
 
 // issueAndMail creates a fresh code for (purpose, email) and mails it.

@@ -14,8 +14,9 @@ type ForgotInput struct {
 }
 
 // ForgotPassword mails a reset code to an active account. Its answer is the
-// same whether or not the account exists, and the cooldown starts either way,
-// so no sequence of requests reveals an account.
+// same whether or not the account exists, the cooldown starts either way, and
+// the mail goes out after the answer, so no sequence of requests reveals an
+// account.
 func (a *App) ForgotPassword(ctx context.Context, in ForgotInput) error {
 	in.Email = normEmail(in.Email)
 	if err := a.validate(in); err != nil {
@@ -31,12 +32,18 @@ func (a *App) ForgotPassword(ctx context.Context, in ForgotInput) error {
 		}
 		return nil
 	}
-	_, err = a.issueAndMail(ctx, PurposePassword, in.Email, nil)
+	code, err := a.codes.Issue(ctx, PurposePassword, in.Email, nil)
 	var limited *models.RateLimitError
 	if errors.As(err, &limited) {
 		return nil // within the cooldown: answer as usual, send nothing
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("forgot password: issue code: %w", err)
+	}
+	// After the answer, so that neither its timing nor an SMTP outage tells
+	// a real account from an unknown email.
+	a.mailLater(ctx, PurposePassword, in.Email, code, true)
+	return nil
 }
 
 // VerifyPasswordCode checks a reset code and keeps it, marked verified, for

@@ -40,6 +40,12 @@ func (a *App) ResendCode(ctx context.Context, in ResendInput) (*CodeSent, error)
 	}
 	// Keep the pending flow if the mail fails: the user may resend once the
 	// mail server is back, without starting over.
+	if in.Purpose == PurposePassword {
+		// As forgot-password: after the answer, which must not tell whether
+		// a reset was pending (and so whether the account exists).
+		a.mailLater(ctx, in.Purpose, in.Email, code, false)
+		return sent, nil
+	}
 	if err := a.mailCode(ctx, in.Purpose, in.Email, code, false); err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"method", "route"}),
 		codes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "auth_codes_total", Help: "One-time code events by purpose (issued, sent, verified, failed, destroyed).",
+			Name: "auth_codes_total", Help: "One-time code events by purpose (issued, sent, mail_failed, mail_dropped, verified, failed, destroyed).",
 		}, []string{"purpose", "event"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.codes,

@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/acme/accounts/internal/testenv"
 	"github.com/acme/accounts/models"
@@ -51,18 +50,7 @@ func withAdmin(t *testing.T, e *testenv.Env) {
 func withAdminAndUser(t *testing.T, e *testenv.Env) {
 	withAdmin(t, e)
 	addr := e.Email("member")
-	hash, err := bcrypt.GenerateFromPassword([]byte(testenv.Password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	u := &models.User{
-		ID: uuid.MustParse(memberID), Email: addr, PasswordHash: string(hash), FirstName: "Ali", LastName: "Valiyev",
-		Active: true, TokenVersion: 1, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := models.InsertUser(context.Background(), e.DB, u); err != nil {
-		t.Fatal(err)
-	}
+	e.StoreUser(uuid.MustParse(memberID), addr)
 	e.Vars()[varUserEmail] = addr
 	e.Vars()[varUserToken] = e.Login(addr, testenv.Password)
 }

@@ -633,8 +633,8 @@ func TestTokenScenarios(t *testing.T) {
 	})
 }
 
-func TestMailDownLeavesNothingBehind(t *testing.T) {
-	t.Parallel()
+// newMailDownEnv builds an Env whose mail server refuses every message.
+func newMailDownEnv(t *testing.T) *testenv.Env {
 	cfg := testenv.Config{}
 	if testenv.Real("smtp") {
 		cfg.SMTPAddr = "127.0.0.1:1" // nothing listens there
@@ -643,6 +643,12 @@ func TestMailDownLeavesNothingBehind(t *testing.T) {
 	if e.Capture != nil {
 		e.Capture.SetFailure(errors.New("connection refused"))
 	}
+	return e
+}
+
+func TestMailDownLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
+	e := newMailDownEnv(t)
 	addr := e.Email("nomail")
 	r := e.Do("POST", pathRegister, registerBody(addr), "")
 	if r.Status != 503 || r.ErrorCode() != "unavailable" {
@@ -655,6 +661,50 @@ func TestMailDownLeavesNothingBehind(t *testing.T) {
 	r = e.Do("POST", pathResend, map[string]any{"email": addr, "purpose": "register"}, "")
 	if r.ErrorCode() != "invalid_code" {
 		t.Fatalf("a pending registration survived the failed mail: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestMailDownPasswordResetAnswersAlike: reset mails go out after the answer,
+// so with the mail server down a real account still gets the answer an
+// unknown email gets (not a 503 that would reveal it), and the code whose
+// mail failed is gone.
+func TestMailDownPasswordResetAnswersAlike(t *testing.T) {
+	t.Parallel()
+	e := newMailDownEnv(t)
+	ctx := context.Background()
+	known, unknown := e.Email("known"), e.Email("unknown")
+	e.StoreUser(models.NewID(), known)
+
+	sameAnswer := func(path string, body func(email string) map[string]any) {
+		t.Helper()
+		a, b := e.Do("POST", path, body(known), ""), e.Do("POST", path, body(unknown), "")
+		if a.Status != 200 || b.Status != 200 {
+			t.Fatalf("%s with mail down: %d %s (account), %d %s (unknown)", path, a.Status, a.Body, b.Status, b.Body)
+		}
+		if ra, rb := strings.ReplaceAll(string(a.Body), known, unknown), string(b.Body); ra != rb {
+			t.Fatalf("%s answers differ: %s vs %s", path, a.Body, b.Body)
+		}
+	}
+	sameAnswer(pathForgot, func(addr string) map[string]any { return map[string]any{"email": addr} })
+	e.App.WaitBackground()
+	if _, err := e.Codes.Reissue(ctx, "password", known); !errors.Is(err, models.ErrInvalidCode) {
+		t.Fatalf("the reset code outlived its failed mail: %v", err)
+	}
+
+	// A resend keeps the pending reset when its mail fails, as for the other
+	// purposes, so the user can resend once mail is back.
+	if _, err := e.Codes.Issue(ctx, "password", known, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameAnswer(pathResend, func(addr string) map[string]any { return map[string]any{"email": addr, "purpose": "password"} })
+	e.App.WaitBackground()
+	if _, err := e.Codes.Reissue(ctx, "password", known); err != nil {
+		t.Fatalf("the pending reset did not survive a failed resend mail: %v", err)
+	}
+
+	r := e.Do("GET", "/metrics", nil, "")
+	if want := `auth_codes_total{event="mail_failed",purpose="password"} 2`; !strings.Contains(string(r.Body), want) {
+		t.Errorf("metrics lack %s", want)
 	}
 }
 

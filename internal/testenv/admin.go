@@ -18,19 +18,26 @@ const AdminPassword = "admin horse battery staple"
 // database (no API involved) and returns it.
 func (e *Env) CreateAdmin(email string) *models.Admin {
 	e.T.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte(AdminPassword), bcrypt.MinCost)
-	if err != nil {
-		e.T.Fatalf("hash admin password: %v", err)
-	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	ad := &models.Admin{
-		ID: models.NewID(), Email: email, Name: "Test Admin", PasswordHash: string(hash),
+		ID: models.NewID(), Email: email, Name: "Test Admin", PasswordHash: e.hash(AdminPassword),
 		Active: true, TokenVersion: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := models.InsertAdmin(context.Background(), e.DB, ad); err != nil {
 		e.T.Fatalf("insert admin %s: %v", email, err)
 	}
 	return ad
+}
+
+// hash is a bcrypt hash of password at the cheapest cost, for accounts
+// stored straight in the database.
+func (e *Env) hash(password string) string {
+	e.T.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		e.T.Fatalf("hash password: %v", err)
+	}
+	return string(h)
 }
 
 // AdminLogin signs an admin in through both API steps and returns the token.

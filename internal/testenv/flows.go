@@ -11,6 +11,7 @@ import (
 // Mails returns what was mailed to the address so far, oldest first.
 func (e *Env) Mails(to string) []mail.Message {
 	e.T.Helper()
+	e.App.WaitBackground() // reset mails go out after their answer
 	if e.Capture != nil {
 		return e.Capture.Messages(to)
 	}
@@ -30,6 +31,7 @@ func (e *Env) Mails(to string) []mail.Message {
 // returns it. Each call consumes one more mail.
 func (e *Env) LastMail(to string) mail.Message {
 	e.T.Helper()
+	e.App.WaitBackground() // reset mails go out after their answer
 	e.mailMu.Lock()
 	seen := e.mailSeen[to]
 	e.mailMu.Unlock()

@@ -1,0 +1,63 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Password-reset mail goes out after the answer. Forgot-password must answer
+// alike for every email (API.md), and a synchronous send would not: only a
+// real account waits for the SMTP server, and only a real account would get
+// 503 while that server is down.
+const (
+	// laterMailSlots bounds the sends in flight; past it a reset mail is
+	// dropped (and counted) rather than piling up goroutines during an SMTP
+	// outage. The answer is the same either way.
+	laterMailSlots = 64
+	// laterMailTimeout bounds one background send, as no request does.
+	laterMailTimeout = 30 * time.Second
+)
+
+// background runs the sends that outlive their request, so shutdown and
+// tests can wait for them.
+type background struct {
+	wg    sync.WaitGroup
+	slots chan struct{}
+}
+
+func newBackground() *background {
+	return &background{slots: make(chan struct{}, laterMailSlots)}
+}
+
+// mailLater sends a code mail after the request has been answered; a failed
+// send is logged and counted, and discards the code when discard is set.
+func (a *App) mailLater(ctx context.Context, purpose, email, code string, discard bool) {
+	select {
+	case a.later.slots <- struct{}{}:
+	default:
+		a.events.CodeEvent(purpose, "mail_dropped")
+		a.log.WarnContext(ctx, "code mail dropped: too many sends in flight", "purpose", purpose)
+		if discard {
+			a.discardCode(ctx, purpose, email)
+		}
+		return
+	}
+	a.later.wg.Add(1)
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterMailTimeout)
+	go func() {
+		defer func() {
+			cancel()
+			<-a.later.slots
+			a.later.wg.Done()
+		}()
+		if err := a.mailCode(sendCtx, purpose, email, code, discard); err != nil {
+			a.events.CodeEvent(purpose, "mail_failed")
+			a.log.ErrorContext(sendCtx, "code mail not sent", "purpose", purpose, "err", err)
+		}
+	}()
+}
+
+// WaitBackground waits until every mail sent after its answer has been
+// handed over or given up; the server calls it when shutting down.
+func (a *App) WaitBackground() { a.later.wg.Wait() }
