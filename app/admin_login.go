@@ -41,13 +41,16 @@ func (a *App) AdminLogin(ctx context.Context, in LoginInput) (*CodeSent, error) 
 // VerifyAdminLogin consumes the admin_login code and returns an admin token.
 // The code's purpose keeps it apart from user sign-in codes, so a user's code
 // can never open an admin session for the same email.
-func (a *App) VerifyAdminLogin(ctx context.Context, in VerifyInput) (*Session, error) {
+//
+// When the database is down the code is put back for another try.
+func (a *App) VerifyAdminLogin(ctx context.Context, in VerifyInput) (_ *Session, err error) {
 	if err := a.checkVerifyInput(&in); err != nil {
 		return nil, err
 	}
 	if _, err := a.codes.Consume(ctx, PurposeAdminLogin, in.Email, in.Code); err != nil {
 		return nil, fmt.Errorf("verify admin login: %w", err)
 	}
+	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposeAdminLogin, email: in.Email, code: in.Code})
 	ad, err := models.AdminByEmail(ctx, a.db, in.Email)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, fmt.Errorf("verify admin login: account gone: %w", models.ErrInvalidCode)

@@ -33,6 +33,7 @@ type CodeStore interface {
 	MarkVerified(ctx context.Context, purpose, email, code string) error
 	ConsumeVerified(ctx context.Context, purpose, email, code string) ([]byte, error)
 	Discard(ctx context.Context, purpose, email string) error
+	Restore(ctx context.Context, purpose, email, code string, payload []byte, verified bool) (bool, error)
 	Ping(ctx context.Context) error
 }
 

@@ -48,6 +48,29 @@ func (a *App) discardCode(ctx context.Context, purpose, email string) {
 	}
 }
 
+// takenCode is a code that Consume or ConsumeVerified took, kept so that it
+// can be put back.
+type takenCode struct {
+	purpose, email, code string
+	payload              []byte
+	verified             bool
+}
+
+// restoreOnOutage puts a taken code back when *errp says a dependency is
+// down, so the user retries with the code in hand instead of starting over
+// (and a registration keeps its pending details). Any other outcome leaves
+// the code used up. Deferred right after the code is taken.
+func (a *App) restoreOnOutage(ctx context.Context, errp *error, c takenCode) {
+	if !errors.Is(*errp, models.ErrUnavailable) {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if _, err := a.codes.Restore(cctx, c.purpose, c.email, c.code, c.payload, c.verified); err != nil {
+		a.log.ErrorContext(ctx, "restore code after an outage", "purpose", c.purpose, "err", err)
+	}
+}
+
 // issueAndMail creates a fresh code for (purpose, email) and mails it.
 func (a *App) issueAndMail(ctx context.Context, purpose, email string, payload []byte) (*CodeSent, error) {
 	code, err := a.codes.Issue(ctx, purpose, email, payload)

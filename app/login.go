@@ -43,14 +43,16 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*CodeSent, error) {
 	return a.issueAndMail(ctx, PurposeLogin, in.Email, nil)
 }
 
-// VerifyLogin consumes the sign-in code and returns a token.
-func (a *App) VerifyLogin(ctx context.Context, in VerifyInput) (*Session, error) {
+// VerifyLogin consumes the sign-in code and returns a token. When the
+// database is down the code is put back for another try.
+func (a *App) VerifyLogin(ctx context.Context, in VerifyInput) (_ *Session, err error) {
 	if err := a.checkVerifyInput(&in); err != nil {
 		return nil, err
 	}
 	if _, err := a.codes.Consume(ctx, PurposeLogin, in.Email, in.Code); err != nil {
 		return nil, fmt.Errorf("verify login: %w", err)
 	}
+	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposeLogin, email: in.Email, code: in.Code})
 	u, err := models.UserByEmail(ctx, a.db, in.Email)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, fmt.Errorf("verify login: account gone: %w", models.ErrInvalidCode)

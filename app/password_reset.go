@@ -65,8 +65,9 @@ type ResetInput struct {
 	Password string `json:"password" validate:"required,password"`
 }
 
-// ResetPassword replaces the password and revokes every older token.
-func (a *App) ResetPassword(ctx context.Context, in ResetInput) error {
+// ResetPassword replaces the password and revokes every older token. When
+// the database is down the verified code is put back for another try.
+func (a *App) ResetPassword(ctx context.Context, in ResetInput) (err error) {
 	in.Email = normEmail(in.Email)
 	if err := a.validate(in); err != nil {
 		return err
@@ -74,6 +75,7 @@ func (a *App) ResetPassword(ctx context.Context, in ResetInput) error {
 	if _, err := a.codes.ConsumeVerified(ctx, PurposePassword, in.Email, in.Code); err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
+	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposePassword, email: in.Email, code: in.Code, verified: true})
 	u, err := models.UserByEmail(ctx, a.db, in.Email)
 	if errors.Is(err, models.ErrNotFound) {
 		return fmt.Errorf("reset password: account gone: %w", models.ErrInvalidCode)

@@ -80,7 +80,8 @@ func (a *App) checkVerifyInput(in *VerifyInput) error {
 }
 
 // VerifyRegistration consumes the registration code and creates the user.
-func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput) (*Session, error) {
+// When the database is down the code is put back for another try.
+func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput) (_ *Session, err error) {
 	if err := a.checkVerifyInput(&in); err != nil {
 		return nil, err
 	}
@@ -88,6 +89,7 @@ func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput) (*Session,
 	if err != nil {
 		return nil, fmt.Errorf("verify registration: %w", err)
 	}
+	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposeRegister, email: in.Email, code: in.Code, payload: payload})
 	var p pendingRegistration
 	if err := json.Unmarshal(payload, &p); err != nil || p.Email != in.Email {
 		return nil, fmt.Errorf("verify registration: corrupt pending registration: %w", errors.Join(err, models.ErrInvalidCode))

@@ -731,6 +731,75 @@ func TestDatabaseDownIs503(t *testing.T) {
 	}
 }
 
+// TestDatabaseDownKeepsTheCode: a verify step whose database work fails
+// answers 503 and puts the code back, so the user retries with the code in
+// hand (and a registration keeps its details) instead of starting over.
+func TestDatabaseDownKeepsTheCode(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{})
+	ctx := context.Background()
+
+	registering := e.Email("registering")
+	if r := e.Do("POST", pathRegister, registerBody(registering), ""); r.Status != 200 {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	registerCode := e.Code(registering)
+
+	signingIn := e.Email("signing-in")
+	e.StoreUser(models.NewID(), signingIn)
+	if r := e.Do("POST", pathLogin, map[string]any{"email": signingIn, "password": testenv.Password}, ""); r.Status != 200 {
+		t.Fatalf("login: %d %s", r.Status, r.Body)
+	}
+	loginCode := e.Code(signingIn)
+
+	admin := e.Email("admin")
+	e.CreateAdmin(admin)
+	if r := e.Do("POST", pathAdminLogin, map[string]any{"email": admin, "password": testenv.AdminPassword}, ""); r.Status != 200 {
+		t.Fatalf("admin login: %d %s", r.Status, r.Body)
+	}
+	adminCode := e.Code(admin)
+
+	resetting := e.Email("resetting")
+	e.StoreUser(models.NewID(), resetting)
+	if r := e.Do("POST", pathForgot, map[string]any{"email": resetting}, ""); r.Status != 200 {
+		t.Fatalf("forgot: %d %s", r.Status, r.Body)
+	}
+	resetCode := e.Code(resetting)
+	if r := e.Do("POST", pathPasswordVerify, map[string]any{"email": resetting, "code": resetCode}, ""); r.Status != 200 {
+		t.Fatalf("password verify: %d %s", r.Status, r.Body)
+	}
+
+	e.DB.Close()
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{pathRegisterVerify, map[string]any{"email": registering, "code": registerCode}},
+		{pathLoginVerify, map[string]any{"email": signingIn, "code": loginCode}},
+		{pathAdminLoginVerify, map[string]any{"email": admin, "code": adminCode}},
+		{pathReset, map[string]any{"email": resetting, "code": resetCode, "password": "a brand new passphrase"}},
+	} {
+		if r := e.Do("POST", c.path, c.body, ""); r.Status != 503 || r.ErrorCode() != "unavailable" {
+			t.Errorf("%s with the database closed: %d %s", c.path, r.Status, r.Body)
+		}
+	}
+
+	// Each code is back and still right: the next try can use it.
+	payload, err := e.Codes.Consume(ctx, "register", registering, registerCode)
+	if err != nil || !strings.Contains(string(payload), registering) {
+		t.Errorf("registration code after the outage: %q, %v", payload, err)
+	}
+	if _, err := e.Codes.Consume(ctx, "login", signingIn, loginCode); err != nil {
+		t.Errorf("login code after the outage: %v", err)
+	}
+	if _, err := e.Codes.Consume(ctx, "admin_login", admin, adminCode); err != nil {
+		t.Errorf("admin login code after the outage: %v", err)
+	}
+	if _, err := e.Codes.ConsumeVerified(ctx, "password", resetting, resetCode); err != nil {
+		t.Errorf("verified reset code after the outage: %v", err)
+	}
+}
+
 func TestOpsRoutes(t *testing.T) {
 	t.Parallel()
 	e := testenv.New(t, testenv.Config{})

@@ -96,6 +96,8 @@ type codeBackend interface {
 	startCooldown(ctx context.Context, cdKey string, now time.Time, cooldown time.Duration) (time.Duration, error)
 	check(ctx context.Context, codeKey, hash string, now time.Time, mode checkMode, maxAttempts int, resetTTL time.Duration) (checkResult, []byte, error)
 	discard(ctx context.Context, codeKey, cdKey string) error
+	// restore stores rec for life unless a live record is already there.
+	restore(ctx context.Context, codeKey string, rec []byte, now time.Time, life time.Duration) (bool, error)
 	ping(ctx context.Context) error
 }
 
@@ -229,6 +231,29 @@ func (c *Codes) ConsumeVerified(ctx context.Context, purpose, email, code string
 // the mail could not be sent so that nothing half-done remains.
 func (c *Codes) Discard(ctx context.Context, purpose, email string) error {
 	return c.be.discard(ctx, c.codeKey(purpose, email), c.cooldownKey(purpose, email))
+}
+
+// Restore puts back a code that Consume or ConsumeVerified took, with its
+// payload and a fresh life (ResetTTL when verified), attempts reset, for when
+// the step that followed failed on a dead dependency: the user retries with
+// the code already in hand instead of starting over. A code issued since then
+// wins: Restore changes nothing when one is live, and reports whether it
+// restored. It starts no cooldown.
+func (c *Codes) Restore(ctx context.Context, purpose, email, code string, payload []byte, verified bool) (bool, error) {
+	now, life := c.opts.Now(), c.opts.TTL
+	if verified {
+		life = c.opts.ResetTTL
+	}
+	rec, err := json.Marshal(codeRecord{
+		Hash:      c.hash(purpose, email, code),
+		Verified:  verified,
+		ExpiresAt: now.Add(life).UnixMilli(),
+		Payload:   payload,
+	})
+	if err != nil {
+		return false, fmt.Errorf("encode code record: %w", err)
+	}
+	return c.be.restore(ctx, c.codeKey(purpose, email), rec, now, life)
 }
 
 // Ping reports whether the backing store answers.

@@ -187,4 +187,15 @@ func (m *memoryCodes) discard(_ context.Context, codeKey, cdKey string) error {
 	return nil
 }
 
+func (m *memoryCodes) restore(_ context.Context, codeKey string, rec []byte, now time.Time, life time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	live, err := m.liveRecord(codeKey, now)
+	if err != nil || live != nil {
+		return false, err
+	}
+	m.set(codeKey, rec, now, life+gcSlack)
+	return true, nil
+}
+
 func (m *memoryCodes) ping(context.Context) error { return nil }

@@ -121,6 +121,16 @@ redis.call('DEL', KEYS[1])
 return {3, raw}
 `)
 
+// restoreScript: KEYS code; ARGV record, now, life, slack. Returns 1 when it
+// stored the record, 0 when a live one was there (and is kept).
+var restoreScript = redis.NewScript(luaHelpers + `
+local now, life, slack = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local raw = redis.call('GET', KEYS[1])
+if raw and tonumber(cjson.decode(raw).x) > now then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', num(life + slack))
+return 1
+`)
+
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
 func redisDown(op string, err error) error {
@@ -212,4 +222,12 @@ func (r *redisCodes) ping(ctx context.Context) error {
 		return redisDown("ping", err)
 	}
 	return nil
+}
+
+func (r *redisCodes) restore(ctx context.Context, codeKey string, rec []byte, now time.Time, life time.Duration) (bool, error) {
+	n, err := restoreScript.Run(ctx, r.st.Conn(), []string{codeKey}, rec, now.UnixMilli(), ms(life), ms(gcSlack)).Int64()
+	if err != nil {
+		return false, redisDown("restore code", err)
+	}
+	return n == 1, nil
 }

@@ -601,6 +601,78 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		}
 	})
 
+	t.Run("restore puts a consumed code back", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, base)
+		code := mustIssue(t, f, "register", email, []byte(`{"first_name":"Ada"}`))
+		// Wrong tries before the consume do not follow the code back.
+		for range base.MaxAttempts - 1 {
+			_, err := f.codes.Consume(ctx, "register", email, wrongCode(code))
+			wantInvalid(t, err)
+		}
+		payload, err := f.codes.Consume(ctx, "register", email, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := f.codes.Restore(ctx, "register", email, code, payload, false); err != nil || !ok {
+			t.Fatalf("Restore = %v, %v", ok, err)
+		}
+		for range base.MaxAttempts - 1 {
+			_, err := f.codes.Consume(ctx, "register", email, wrongCode(code))
+			wantInvalid(t, err)
+		}
+		got, err := f.codes.Consume(ctx, "register", email, code)
+		if err != nil || string(got) != `{"first_name":"Ada"}` {
+			t.Fatalf("Consume after Restore = %q, %v", got, err)
+		}
+		// The restored code lives a fresh TTL, by the injected clock.
+		if _, err := f.codes.Restore(ctx, "register", email, code, payload, false); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(base.TTL + time.Second)
+		_, err = f.codes.Consume(ctx, "register", email, code)
+		wantInvalid(t, err)
+	})
+
+	t.Run("restore never replaces a newer code", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, base)
+		old := mustIssue(t, f, "login", email, nil)
+		if _, err := f.codes.Consume(ctx, "login", email, old); err != nil {
+			t.Fatal(err)
+		}
+		fresh := mustIssue(t, f, "login", email, nil)
+		if ok, err := f.codes.Restore(ctx, "login", email, old, nil, false); err != nil || ok {
+			t.Fatalf("Restore over a live code = %v, %v", ok, err)
+		}
+		if old != fresh {
+			_, err := f.codes.Consume(ctx, "login", email, old)
+			wantInvalid(t, err)
+		}
+		if _, err := f.codes.Consume(ctx, "login", email, fresh); err != nil {
+			t.Fatalf("the newer code stopped working: %v", err)
+		}
+	})
+
+	t.Run("restore keeps a verified code verified", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, base)
+		code := mustIssue(t, f, "password", email, nil)
+		if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := f.codes.Restore(ctx, "password", email, code, nil, true); err != nil || !ok {
+			t.Fatalf("Restore = %v, %v", ok, err)
+		}
+		f.clock.Advance(base.TTL + time.Minute) // verified codes last ResetTTL
+		if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
+			t.Fatalf("ConsumeVerified after Restore: %v", err)
+		}
+	})
+
 	t.Run("parallel consume succeeds exactly once", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, base)
