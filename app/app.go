@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/acme/accounts/mail"
+	"github.com/acme/accounts/models"
 )
 
 // Code purposes, as named in the API.
@@ -97,6 +98,8 @@ type App struct {
 	imageSlots slots
 	validator  *validator.Validate
 	later      *background
+	users      signIn[models.User]
+	admins     signIn[models.Admin]
 }
 
 // New builds the App from its dependencies.
@@ -128,6 +131,7 @@ func New(d Deps) *App {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.users, a.admins = a.userSignIn(), a.adminSignIn()
 	return a
 }
 
