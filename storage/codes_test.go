@@ -184,6 +184,15 @@ func wantInvalid(t *testing.T, err error) {
 	}
 }
 
+// wrongTries makes n wrong Consume attempts at code, each refused.
+func wrongTries(t *testing.T, f *codesFixture, purpose, email, code string, n int) {
+	t.Helper()
+	for range n {
+		_, err := f.codes.Consume(context.Background(), purpose, email, wrongCode(code))
+		wantInvalid(t, err)
+	}
+}
+
 func wantRateLimited(t *testing.T, err error, retry time.Duration) {
 	t.Helper()
 	var rl *models.RateLimitError
@@ -253,10 +262,7 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		t.Parallel()
 		f := newFixture(t, base)
 		code := mustIssue(t, f, "login", email, nil)
-		for i := 0; i < base.MaxAttempts-1; i++ {
-			_, err := f.codes.Consume(ctx, "login", email, wrongCode(code))
-			wantInvalid(t, err)
-		}
+		wrongTries(t, f, "login", email, code, base.MaxAttempts-1)
 		if f.raw(f.prefix+"code:login:"+email) == nil {
 			t.Fatal("record gone before MaxAttempts")
 		}
@@ -279,10 +285,7 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		t.Parallel()
 		f := newFixture(t, base)
 		code := mustIssue(t, f, "login", email, nil)
-		for i := 0; i < base.MaxAttempts-1; i++ {
-			_, err := f.codes.Consume(ctx, "login", email, wrongCode(code))
-			wantInvalid(t, err)
-		}
+		wrongTries(t, f, "login", email, code, base.MaxAttempts-1)
 		if _, err := f.codes.Consume(ctx, "login", email, code); err != nil {
 			t.Fatal(err)
 		}
@@ -606,10 +609,7 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		f := newFixture(t, base)
 		code := mustIssue(t, f, "register", email, []byte(`{"first_name":"Ada"}`))
 		// Wrong tries before the consume do not follow the code back.
-		for range base.MaxAttempts - 1 {
-			_, err := f.codes.Consume(ctx, "register", email, wrongCode(code))
-			wantInvalid(t, err)
-		}
+		wrongTries(t, f, "register", email, code, base.MaxAttempts-1)
 		payload, err := f.codes.Consume(ctx, "register", email, code)
 		if err != nil {
 			t.Fatal(err)
@@ -617,10 +617,7 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		if ok, err := f.codes.Restore(ctx, "register", email, code, payload, false); err != nil || !ok {
 			t.Fatalf("Restore = %v, %v", ok, err)
 		}
-		for range base.MaxAttempts - 1 {
-			_, err := f.codes.Consume(ctx, "register", email, wrongCode(code))
-			wantInvalid(t, err)
-		}
+		wrongTries(t, f, "register", email, code, base.MaxAttempts-1)
 		got, err := f.codes.Consume(ctx, "register", email, code)
 		if err != nil || string(got) != `{"first_name":"Ada"}` {
 			t.Fatalf("Consume after Restore = %q, %v", got, err)
