@@ -177,7 +177,8 @@ func newApp(cfg *config.Config, b *backends, log *slog.Logger, metrics *middlewa
 	return app.New(app.Deps{
 		DB: b.db, Codes: b.codes, Mailer: b.mailer, Objects: b.objects, Events: metrics, Log: log,
 		Options: app.Options{
-			TokenTTL: cfg.TokenTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: cfg.BcryptCost,
+			TokenTTL: cfg.TokenTTL, RefreshReuseGrace: cfg.RefreshReuseGrace, SessionIdleTTL: cfg.SessionIdleTTL,
+			SessionMaxTTL: cfg.SessionMaxTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: cfg.BcryptCost,
 			JWTSecret: cfg.JWTSecret, AvatarMaxBytes: cfg.AvatarMaxBytes, CPUSlots: cfg.CPUSlots,
 		},
 	})
@@ -216,7 +217,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		AvatarMaxBytes: cfg.AvatarMaxBytes, UploadsDir: b.uploadsDir, EnablePprof: cfg.EnablePprof,
 		AuthRateLimit: cfg.AuthRateLimit, RateLimitStore: b.limits, KeyPrefix: keyPrefix,
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
+		RefreshCookie: cfg.RefreshCookie, Development: !cfg.Production(),
 	})
+	cleanupCtx, stopCleanup := context.WithCancel(ctx)
+	defer stopCleanup()
+	go cleanSessions(cleanupCtx, a, log, sessionCleanupInterval)
 	// bcrypt runs one per core on low-priority threads (app.Passwords); as
 	// many extra Ps let requests run beside them, and the kernel then gives
 	// the request threads the CPU first. Pools above were sized by cores.
@@ -240,6 +245,33 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// sessionCleanupInterval is how often ended sessions are deleted. Ended
+// sessions are refused by their expiry column at once; deleting them only
+// keeps the table small, so every few minutes is plenty.
+const sessionCleanupInterval = 10 * time.Minute
+
+// cleanSessions deletes ended sessions at start and then every interval
+// until ctx ends. Each run is a few batched deletes over the expiry index,
+// so replicas running it at once only find less to do.
+func cleanSessions(ctx context.Context, a *app.App, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := a.DeleteEndedSessions(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("session clean-up failed", "err", err)
+		case n > 0:
+			log.Info("ended sessions deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func displayAddr(addr string) string {

@@ -2,7 +2,11 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/acme/accounts/models"
 )
@@ -13,11 +17,12 @@ type ChangePasswordInput struct {
 	NewPassword     string `json:"new_password" validate:"required,password"`
 }
 
-// ChangePassword checks the current password, stores the new one and returns
-// a fresh session. Bumping the token version revokes every token issued
-// before, including the one that made this request, so a stolen token dies
-// with the old password.
-func (a *App) ChangePassword(ctx context.Context, u *models.User, in ChangePasswordInput) (*Session, error) {
+// ChangePassword checks the current password, stores the new one, ends
+// every other session and gives the caller's session a fresh pair. Bumping
+// the token version revokes every access token issued before, including the
+// one that made this request, and the caller's old refresh token is
+// replaced, so whatever was stolen dies with the old password.
+func (a *App) ChangePassword(ctx context.Context, u *models.User, by TokenSession, in ChangePasswordInput) (*Session, error) {
 	if err := a.validate(in); err != nil {
 		return nil, err
 	}
@@ -33,20 +38,49 @@ func (a *App) ChangePassword(ctx context.Context, u *models.User, in ChangePassw
 		return nil, err
 	}
 	now := a.Now()
-	version, err := models.SetUserPassword(ctx, a.db, u.ID, hash, now)
+	owner := models.Owner{Role: models.RoleUser, ID: u.ID}
+	var out *Session
+	err = models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+		version, err := models.SetUserPassword(ctx, tx, u.ID, hash, now)
+		if err != nil {
+			return err
+		}
+		if _, err := models.RevokeSessions(ctx, tx, owner, by.SessionID, now); err != nil {
+			return err
+		}
+		rt := newRefreshToken(by.SessionID, 0)
+		s, err := models.RenewSession(ctx, tx, owner, by.SessionID, rt.hash(), now, now.Add(a.opts.SessionIdleTTL))
+		if errors.Is(err, models.ErrNotFound) {
+			return fmt.Errorf("change password: session %s: %w", by.SessionID, models.ErrSessionRevoked)
+		}
+		if err != nil {
+			return err
+		}
+		rt.gen = s.Generation
+		next := *u
+		next.PasswordHash, next.TokenVersion, next.UpdatedAt = hash, version, now
+		out, err = a.tokenBody(s, rt, userAccount(&next), now)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	next := *u
-	next.PasswordHash, next.TokenVersion, next.UpdatedAt = hash, version, now
-	return a.userSession(&next)
+	return out, nil
 }
 
 // Deactivate soft-deletes the signed-in user: the account and its data stay,
-// but it is inactive and every token is revoked, so signing in answers
-// ErrAccountInactive and no reset code is mailed to it.
+// but it is inactive, every session ends and every token is revoked, so
+// signing in answers ErrAccountInactive and no reset code is mailed to it.
 func (a *App) Deactivate(ctx context.Context, u *models.User) error {
-	if _, err := models.SetUserActive(ctx, a.db, u.ID, false, a.Now()); err != nil {
+	now := a.Now()
+	err := models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := models.SetUserActive(ctx, tx, u.ID, false, now); err != nil {
+			return err
+		}
+		_, err := models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("deactivate %s: %w", u.ID, err)
 	}
 	return nil

@@ -21,7 +21,7 @@ func TestChangePasswordChecksBeforeWriting(t *testing.T) {
 	ctx := context.Background()
 
 	// No database is configured: each case must be decided before any write.
-	_, err = a.ChangePassword(ctx, u, ChangePasswordInput{CurrentPassword: "wrong password", NewPassword: "a new passphrase"})
+	_, err = a.ChangePassword(ctx, u, TokenSession{}, ChangePasswordInput{CurrentPassword: "wrong password", NewPassword: "a new passphrase"})
 	if !errors.Is(err, models.ErrInvalidCredentials) {
 		t.Fatalf("wrong current password: %v", err)
 	}
@@ -32,7 +32,7 @@ func TestChangePasswordChecksBeforeWriting(t *testing.T) {
 		"long curr": {CurrentPassword: strings.Repeat("x", 73), NewPassword: "a new passphrase"},
 	} {
 		var verr *models.ValidationError
-		if _, err := a.ChangePassword(ctx, u, in); !errors.As(err, &verr) {
+		if _, err := a.ChangePassword(ctx, u, TokenSession{}, in); !errors.As(err, &verr) {
 			t.Errorf("%s: %v, want a validation error", name, err)
 		}
 	}

@@ -73,8 +73,9 @@ type SetUserActiveInput struct {
 	Email  *string `json:"email"`
 }
 
-// SetUserActive deactivates or reactivates a user. Deactivation bumps the
-// token version, so every token of the user stops working at once;
+// SetUserActive deactivates or reactivates a user. Deactivation ends every
+// session and bumps the token version, so every token of the user stops
+// working at once;
 // reactivation lets the user sign in again (old tokens stay revoked). Setting
 // the state the user already has changes nothing, so it revokes nothing.
 // by is the admin making the change, for the log.
@@ -90,7 +91,7 @@ func (a *App) SetUserActive(ctx context.Context, by *models.Admin, id string, in
 		out     *models.User
 		changed bool
 	)
-	err = a.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
 		u, err := models.UserByID(ctx, tx, uid)
 		if err != nil {
 			return err
@@ -102,8 +103,15 @@ func (a *App) SetUserActive(ctx context.Context, by *models.Admin, id string, in
 			out = u
 			return nil
 		}
-		out, err = models.SetUserActive(ctx, tx, uid, *in.Active, a.Now())
-		changed = err == nil
+		now := a.Now()
+		out, err = models.SetUserActive(ctx, tx, uid, *in.Active, now)
+		if err != nil {
+			return err
+		}
+		changed = true
+		if !out.Active {
+			_, err = models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: uid}, uuid.Nil, now)
+		}
 		return err
 	})
 	if err != nil {

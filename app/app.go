@@ -58,12 +58,17 @@ type Events interface {
 
 // Options are the tunables of the flows, from config.
 type Options struct {
-	TokenTTL       time.Duration
-	CodeTTL        time.Duration
-	ResetTTL       time.Duration
-	BcryptCost     int
-	JWTSecret      []byte
-	AvatarMaxBytes int64
+	TokenTTL time.Duration
+	// RefreshReuseGrace is how long a just-rotated refresh token still
+	// answers the same new pair (two tabs refreshing at once).
+	RefreshReuseGrace time.Duration
+	SessionIdleTTL    time.Duration // a session ends without a refresh for this long
+	SessionMaxTTL     time.Duration // and this long after sign-in in any case
+	CodeTTL           time.Duration
+	ResetTTL          time.Duration
+	BcryptCost        int
+	JWTSecret         []byte
+	AvatarMaxBytes    int64
 	// CPUSlots bounds concurrent bcrypt and image decoding; 0 means
 	// GOMAXPROCS. main sets it to the core count before raising GOMAXPROCS.
 	CPUSlots int
@@ -100,6 +105,8 @@ type App struct {
 	later      *background
 	users      signIn[models.User]
 	admins     signIn[models.Admin]
+	// refreshKey derives each refresh token from the previous one.
+	refreshKey []byte
 }
 
 // New builds the App from its dependencies.
@@ -121,6 +128,13 @@ func New(d Deps) *App {
 		imageSlots: newSlots(cpuSlots),
 		validator:  newValidator(),
 		later:      newBackground(),
+		refreshKey: derive(d.Options.JWTSecret, "refresh-tokens"),
+	}
+	if a.opts.SessionMaxTTL <= 0 {
+		a.opts.SessionMaxTTL = 90 * 24 * time.Hour
+	}
+	if a.opts.SessionIdleTTL <= 0 || a.opts.SessionIdleTTL > a.opts.SessionMaxTTL {
+		a.opts.SessionIdleTTL = min(30*24*time.Hour, a.opts.SessionMaxTTL)
 	}
 	if a.events == nil {
 		a.events = noEvents{}

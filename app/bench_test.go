@@ -93,15 +93,16 @@ func BenchmarkGetMe(b *testing.B) {
 }
 
 // BenchmarkUserWithProducts is GET me's one query: the user, their newest
-// products and their count.
+// products and their count, with the token's session check.
 func BenchmarkUserWithProducts(b *testing.B) {
 	e := testenv.New(b, testenv.Config{})
 	users, _ := benchUsers(b, e, 1, 5)
 	u := &users[0]
+	sid := e.StoreSession(b, models.Owner{Role: models.RoleUser, ID: u.ID})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		_, products, _, err := models.UserWithProducts(ctx, e.DB, u.ID, app.MeProductsLimit)
+		_, products, _, err := models.UserWithProductsInSession(ctx, e.DB, u.ID, sid, time.Now(), app.MeProductsLimit)
 		if err != nil || len(products) != 5 {
 			b.Fatalf("user with products: %v (%d products)", err, len(products))
 		}

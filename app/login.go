@@ -17,9 +17,9 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*CodeSent, error) {
 	return a.users.start(ctx, a, in)
 }
 
-// VerifyLogin consumes the sign-in code and returns a user token.
-func (a *App) VerifyLogin(ctx context.Context, in VerifyInput) (*Session, error) {
-	return a.users.verify(ctx, a, in)
+// VerifyLogin consumes the sign-in code and starts a user session.
+func (a *App) VerifyLogin(ctx context.Context, in VerifyInput, c Client) (*Session, error) {
+	return a.users.verify(ctx, a, in, c)
 }
 
 // userSignIn is sign-in for users, with codes of purpose login.
@@ -27,6 +27,6 @@ func (a *App) userSignIn() signIn[models.User] {
 	return signIn[models.User]{
 		name: "login", purpose: PurposeLogin, byEmail: models.UserByEmail,
 		creds:   func(u *models.User) (string, bool) { return u.PasswordHash, u.Active },
-		session: a.userSession,
+		account: userAccount,
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
 	"github.com/acme/accounts/models"
 )
 
@@ -65,8 +68,9 @@ type ResetInput struct {
 	Password string `json:"password" validate:"required,password"`
 }
 
-// ResetPassword replaces the password and revokes every older token. When
-// the database is down the verified code is put back for another try.
+// ResetPassword replaces the password, ends every session and revokes every
+// older token. When the database is down the verified code is put back for
+// another try.
 func (a *App) ResetPassword(ctx context.Context, in ResetInput) (err error) {
 	in.Email = normEmail(in.Email)
 	if err := a.validate(in); err != nil {
@@ -90,6 +94,12 @@ func (a *App) ResetPassword(ctx context.Context, in ResetInput) (err error) {
 	if err != nil {
 		return err
 	}
-	_, err = models.SetUserPassword(ctx, a.db, u.ID, hash, a.Now())
-	return err
+	now := a.Now()
+	return models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := models.SetUserPassword(ctx, tx, u.ID, hash, now); err != nil {
+			return err
+		}
+		_, err := models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
+		return err
+	})
 }

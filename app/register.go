@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/uptrace/bun"
+
 	"github.com/acme/accounts/models"
 )
 
@@ -79,9 +81,10 @@ func (a *App) checkVerifyInput(in *VerifyInput) error {
 	return a.validate(*in)
 }
 
-// VerifyRegistration consumes the registration code and creates the user.
+// VerifyRegistration consumes the registration code, creates the user and
+// starts their first session.
 // When the database is down the code is put back for another try.
-func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput) (_ *Session, err error) {
+func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput, c Client) (_ *Session, err error) {
 	if err := a.checkVerifyInput(&in); err != nil {
 		return nil, err
 	}
@@ -107,8 +110,18 @@ func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput) (_ *Sessio
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
-	if err := models.InsertUser(ctx, a.db, u); err != nil {
+	// The user and their first session in one transaction: a failure leaves
+	// no account behind that the restored code could not create again.
+	var out *Session
+	err = models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+		if err := models.InsertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		out, err = a.startSession(ctx, tx, userAccount(u), c)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return a.userSession(u)
+	return out, nil
 }

@@ -19,7 +19,7 @@ type signIn[A any] struct {
 	purpose string // the code purpose, which keeps the two kinds' codes apart
 	byEmail func(context.Context, bun.IDB, string) (*A, error)
 	creds   func(*A) (hash string, active bool)
-	session func(*A) (*Session, error)
+	account func(*A) account
 }
 
 // start checks the password and mails a code. Unknown email and wrong
@@ -51,9 +51,9 @@ func (s signIn[A]) start(ctx context.Context, a *App, in LoginInput) (*CodeSent,
 	return a.issueAndMail(ctx, s.purpose, in.Email, nil)
 }
 
-// verify consumes the code and returns a token. When the database is down
+// verify consumes the code and starts a session. When the database is down
 // the code is put back for another try.
-func (s signIn[A]) verify(ctx context.Context, a *App, in VerifyInput) (_ *Session, err error) {
+func (s signIn[A]) verify(ctx context.Context, a *App, in VerifyInput, c Client) (_ *Session, err error) {
 	if err := a.checkVerifyInput(&in); err != nil {
 		return nil, err
 	}
@@ -71,5 +71,5 @@ func (s signIn[A]) verify(ctx context.Context, a *App, in VerifyInput) (_ *Sessi
 	if _, active := s.creds(acct); !active {
 		return nil, fmt.Errorf("verify %s %s: %w", s.name, in.Email, models.ErrAccountInactive)
 	}
-	return s.session(acct)
+	return a.startSession(ctx, a.db, s.account(acct), c)
 }

@@ -43,6 +43,10 @@ type Config struct {
 	JWTSecret []byte
 
 	TokenTTL           time.Duration
+	RefreshReuseGrace  time.Duration // REFRESH_REUSE_GRACE: a rotated refresh token still answers the same new pair
+	SessionIdleTTL     time.Duration // SESSION_IDLE_TTL: a session without a refresh for this long ends
+	SessionMaxTTL      time.Duration // SESSION_MAX_TTL: a session ends this long after sign-in whatever happens
+	RefreshCookie      bool          // REFRESH_COOKIE: also hand the refresh token to browsers as an HttpOnly cookie
 	CodeTTL            time.Duration
 	ResetTTL           time.Duration
 	CodeMaxAttempts    int
@@ -100,7 +104,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		SMTPUsername:       p.str("SMTP_USERNAME", ""),
 		SMTPPassword:       p.str("SMTP_PASSWORD", ""),
 		MailFrom:           p.str("MAIL_FROM", "no-reply@localhost"),
-		TokenTTL:           p.duration("TOKEN_TTL", 24*time.Hour, time.Minute),
+		TokenTTL:           p.duration("TOKEN_TTL", 15*time.Minute, time.Minute),
+		RefreshReuseGrace:  p.duration("REFRESH_REUSE_GRACE", 10*time.Second, 0),
+		SessionIdleTTL:     p.duration("SESSION_IDLE_TTL", 30*24*time.Hour, time.Minute),
+		SessionMaxTTL:      p.duration("SESSION_MAX_TTL", 90*24*time.Hour, time.Minute),
+		RefreshCookie:      p.boolean("REFRESH_COOKIE", false),
 		CodeTTL:            p.duration("CODE_TTL", 10*time.Minute, time.Second),
 		ResetTTL:           p.duration("RESET_TTL", 30*time.Minute, time.Second),
 		CodeMaxAttempts:    p.integer("CODE_MAX_ATTEMPTS", 5, 1, 100),
@@ -149,6 +157,22 @@ func Load(getenv func(string) string) (*Config, error) {
 	// believing it from anyone would let each request pick its own budget.
 	if c.ProxyHeader != "" && len(c.TrustedProxies) == 0 {
 		p.fail("TRUSTED_PROXIES", "is required when PROXY_HEADER is set")
+	}
+	if c.SessionIdleTTL > c.SessionMaxTTL {
+		p.fail("SESSION_IDLE_TTL", "must not be longer than SESSION_MAX_TTL")
+	}
+	if c.TokenTTL > c.SessionIdleTTL {
+		p.fail("TOKEN_TTL", "must not be longer than SESSION_IDLE_TTL (an access token would outlive its session)")
+	}
+	// A credentialed CORS answer must name the origin: browsers refuse
+	// cookies with a wildcard, and echoing any origin would let every site
+	// use the refresh cookie.
+	if c.RefreshCookie {
+		for _, o := range c.CORSOrigins {
+			if o == "*" {
+				p.fail("CORS_ORIGINS", "must list the allowed origins, not *, when REFRESH_COOKIE=true")
+			}
+		}
 	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		p.fail("ADMIN_PASSWORD", "ADMIN_EMAIL and ADMIN_PASSWORD go together")
@@ -259,12 +283,25 @@ func (p *parser) duration(key string, def, minV time.Duration) time.Duration {
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
+	d, err := parseDuration(v)
 	if err != nil || d < minV {
-		p.fail(key, fmt.Sprintf("must be a duration such as 90s or 10m, at least %s, got %q", minV, v))
+		p.fail(key, fmt.Sprintf("must be a duration such as 90s, 10m or 30d, at least %s, got %q", minV, v))
 		return def
 	}
 	return d
+}
+
+// parseDuration is time.ParseDuration plus whole days ("30d"), the unit
+// session lifetimes are thought of in.
+func parseDuration(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("bad number of days %q", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 func (p *parser) list(key string) []string {

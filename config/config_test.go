@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.HTTPAddr != ":8080" || c.DataDir != "./data" || c.S3Bucket != "avatars" || c.CodeTTL != 10*time.Minute ||
 		c.ResetTTL != 30*time.Minute || c.CodeMaxAttempts != 5 || c.CodeResendCooldown != time.Minute ||
-		c.BcryptCost != 10 || c.AvatarMaxBytes != 5<<20 || c.TokenTTL != 24*time.Hour || c.Production() || !c.AutoMigrate {
+		c.BcryptCost != 10 || c.AvatarMaxBytes != 5<<20 || c.TokenTTL != 15*time.Minute || c.Production() || !c.AutoMigrate {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -12,7 +13,9 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	"github.com/pb33f/libopenapi/orderedmap"
 )
 
 // apiRoutes lists every route of the product specification under /api/v1.
@@ -25,12 +28,16 @@ var apiRoutes = []string{
 	"POST /auth/password/verify",
 	"POST /auth/password/reset",
 	"POST /auth/code/resend",
+	"POST /auth/token/refresh",
+	"POST /auth/logout",
 	"GET /users/me",
 	"PATCH /users/me",
 	"DELETE /users/me",
 	"PUT /users/me/avatar",
 	"DELETE /users/me/avatar",
 	"PUT /users/me/password",
+	"GET /users/me/sessions",
+	"DELETE /users/me/sessions/{id}",
 	"GET /products",
 	"POST /products",
 	"GET /products/{id}",
@@ -38,6 +45,8 @@ var apiRoutes = []string{
 	"DELETE /products/{id}",
 	"POST /admin/auth/login",
 	"POST /admin/auth/login/verify",
+	"POST /admin/auth/token/refresh",
+	"POST /admin/auth/logout",
 	"POST /admin/admins",
 	"GET /admin/users",
 	"GET /admin/users/{id}",
@@ -55,6 +64,19 @@ var opsRoutes = []string{
 
 // publicPrefixes are the API paths that need no token.
 var publicPrefixes = []string{"/auth/", "/admin/auth/"}
+
+// optionalToken are the public paths that take a token when there is one
+// (logout names its session by the access token or the refresh token).
+var optionalToken = []string{"/auth/logout", "/admin/auth/logout"}
+
+// optionalBearer reports whether security is "a bearer token, or nothing".
+func optionalBearer(security []*base.SecurityRequirement) bool {
+	if len(security) != 2 || security[0].Requirements == nil || orderedmap.Len(security[1].Requirements) != 0 {
+		return false
+	}
+	_, ok := security[0].Requirements.Get("bearerAuth")
+	return ok
+}
 
 func buildModel(t *testing.T) (libopenapi.Document, *v3.Document) {
 	t.Helper()
@@ -171,6 +193,10 @@ func TestEveryRouteDocumented(t *testing.T) {
 			public = public || strings.HasPrefix(o.path, p)
 		}
 		switch {
+		case slices.Contains(optionalToken, o.path):
+			if !optionalBearer(o.op.Security) {
+				t.Errorf("%s: must declare `security: [{bearerAuth: []}, {}]`", r)
+			}
 		case public && (o.op.Security == nil || len(o.op.Security) != 0):
 			t.Errorf("%s: must declare `security: []`", r)
 		case !public && o.op.Security != nil:
@@ -250,16 +276,16 @@ func TestResponsesCheckedStrictly(t *testing.T) {
 		{"code sent without expires_in", "POST", "/api/v1/auth/login", 200, "", nil,
 			`{"message":"sent","email":"ann@example.com"}`, false},
 		{"user token", "POST", "/api/v1/auth/login/verify", 200, "", nil,
-			`{"token":"a.b.c","token_type":"Bearer","expires_in":86400,"user":` + user + `}`, true},
+			`{"token":"a.b.c","token_type":"Bearer","expires_in":900,"refresh_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","refresh_expires_in":2592000,"user":` + user + `}`, true},
 		{"token with a leaked hash", "POST", "/api/v1/auth/register/verify", 200, "", nil,
-			`{"token":"a.b.c","token_type":"Bearer","expires_in":86400,"user":` +
+			`{"token":"a.b.c","token_type":"Bearer","expires_in":900,"refresh_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","refresh_expires_in":2592000,"user":` +
 				strings.Replace(user, `"active":true`, `"active":true,"password_hash":"x"`, 1) + `}`, false},
 		{"lower-case token type", "PUT", "/api/v1/users/me/password", 200, "", nil,
-			`{"token":"a.b.c","token_type":"bearer","expires_in":86400,"user":` + user + `}`, false},
+			`{"token":"a.b.c","token_type":"bearer","expires_in":900,"refresh_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","refresh_expires_in":2592000,"user":` + user + `}`, false},
 		{"admin token", "POST", "/api/v1/admin/auth/login/verify", 200, "", nil,
-			`{"token":"a.b.c","token_type":"Bearer","expires_in":86400,"admin":` + admin + `}`, true},
+			`{"token":"a.b.c","token_type":"Bearer","expires_in":900,"refresh_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","refresh_expires_in":2592000,"admin":` + admin + `}`, true},
 		{"admin token carrying a user", "POST", "/api/v1/admin/auth/login/verify", 200, "", nil,
-			`{"token":"a.b.c","token_type":"Bearer","expires_in":86400,"user":` + user + `}`, false},
+			`{"token":"a.b.c","token_type":"Bearer","expires_in":900,"refresh_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","refresh_expires_in":2592000,"user":` + user + `}`, false},
 		{"me with products", "GET", "/api/v1/users/me", 200, "", nil,
 			`{"user":` + strings.TrimSuffix(user, "}") + `,"products":[` + product + `],"products_total":1}}`, true},
 		{"me without products_total", "GET", "/api/v1/users/me", 200, "", nil,

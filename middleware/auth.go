@@ -5,6 +5,7 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	jwtware "github.com/gofiber/contrib/jwt"
 	"github.com/gofiber/fiber/v2"
@@ -21,11 +22,15 @@ const (
 	productsKey = "products"
 )
 
-// RequireUser accepts only a valid user token whose account is active and
-// whose token version is current, and puts the user on the context.
-func RequireUser(secret []byte, db bun.IDB) fiber.Handler {
-	return requireRole(secret, models.RoleUser, func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error {
-		u, err := models.UserByID(c.UserContext(), db, id)
+// Clock is the time the session checks compare with (the app's clock).
+type Clock func() time.Time
+
+// RequireUser accepts only a valid user token whose account is active, whose
+// token version is current and whose session is alive, and puts the user on
+// the context. Account and session come from one query.
+func RequireUser(secret []byte, db bun.IDB, now Clock) fiber.Handler {
+	return requireRole(secret, models.RoleUser, func(c *fiber.Ctx, claims *models.Claims, id, sid uuid.UUID) error {
+		u, err := models.UserInSession(c.UserContext(), db, id, sid, now())
 		if err != nil {
 			return revokedIfMissing(err)
 		}
@@ -42,19 +47,19 @@ type UserProducts struct {
 // RequireUserWithProducts is RequireUser that also loads the user's newest
 // products (at most limit) in the same query: the profile route then needs
 // one database round trip instead of two.
-func RequireUserWithProducts(secret []byte, db *bun.DB, limit int) fiber.Handler {
+func RequireUserWithProducts(secret []byte, db *bun.DB, now Clock, limit int) fiber.Handler {
 	// database/sql hands a freed connection to a random waiter, which
 	// stretches the latency tail under load; queueing on a channel first
 	// serves requests in arrival order and keeps the pool's queue empty.
 	gate := make(chan struct{}, max(db.Stats().MaxOpenConnections, 1))
-	return requireRole(secret, models.RoleUser, func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error {
+	return requireRole(secret, models.RoleUser, func(c *fiber.Ctx, claims *models.Claims, id, sid uuid.UUID) error {
 		ctx := c.UserContext()
 		select {
 		case gate <- struct{}{}:
 		case <-ctx.Done():
 			return fmt.Errorf("wait for a database connection: %w", ctx.Err())
 		}
-		u, items, total, err := models.UserWithProducts(ctx, db, id, limit)
+		u, items, total, err := models.UserWithProductsInSession(ctx, db, id, sid, now(), limit)
 		<-gate
 		if err != nil {
 			return revokedIfMissing(err)
@@ -80,9 +85,9 @@ func CurrentProducts(c *fiber.Ctx) *UserProducts {
 }
 
 // RequireAdmin is RequireUser for admin tokens, looked up in the admins table.
-func RequireAdmin(secret []byte, db bun.IDB) fiber.Handler {
-	return requireRole(secret, models.RoleAdmin, func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error {
-		a, err := models.AdminByID(c.UserContext(), db, id)
+func RequireAdmin(secret []byte, db bun.IDB, now Clock) fiber.Handler {
+	return requireRole(secret, models.RoleAdmin, func(c *fiber.Ctx, claims *models.Claims, id, sid uuid.UUID) error {
+		a, err := models.AdminInSession(c.UserContext(), db, id, sid, now())
 		if err != nil {
 			return revokedIfMissing(err)
 		}
@@ -106,7 +111,40 @@ func CurrentAdmin(c *fiber.Ctx) *models.Admin {
 	return a
 }
 
-type loadFunc func(c *fiber.Ctx, claims *models.Claims, id uuid.UUID) error
+// VerifyToken accepts a valid token of the role when the request carries
+// one, without loading anything: the handler decides what the session
+// allows (logout answers session_revoked for an ended one). A request with
+// no Authorization header passes with no claims.
+func VerifyToken(secret []byte, role string) fiber.Handler {
+	check := requireRole(secret, role, func(*fiber.Ctx, *models.Claims, uuid.UUID, uuid.UUID) error { return nil })
+	return func(c *fiber.Ctx) error {
+		if len(c.Request().Header.Peek(fiber.HeaderAuthorization)) == 0 {
+			return c.Next()
+		}
+		return check(c)
+	}
+}
+
+// TokenSession is the account and session the verified token names; ok is
+// false when the request carried no token.
+func TokenSession(c *fiber.Ctx) (owner models.Owner, sid uuid.UUID, ok bool) {
+	tok, _ := c.Locals(tokenKey).(*jwt.Token)
+	if tok == nil {
+		return models.Owner{}, uuid.Nil, false
+	}
+	claims, _ := tok.Claims.(*models.Claims)
+	if claims == nil {
+		return models.Owner{}, uuid.Nil, false
+	}
+	id, err1 := uuid.Parse(claims.Subject)
+	sid, err2 := uuid.Parse(claims.SessionID)
+	if err1 != nil || err2 != nil {
+		return models.Owner{}, uuid.Nil, false
+	}
+	return models.Owner{Role: claims.Role, ID: id}, sid, true
+}
+
+type loadFunc func(c *fiber.Ctx, claims *models.Claims, id, sid uuid.UUID) error
 
 func requireRole(secret []byte, role string, load loadFunc) fiber.Handler {
 	return jwtware.New(jwtware.Config{
@@ -126,10 +164,11 @@ func requireRole(secret []byte, role string, load loadFunc) fiber.Handler {
 				return fmt.Errorf("%s token on a %s route: %w", claims.Role, role, models.ErrForbidden)
 			}
 			id, err := uuid.Parse(claims.Subject)
-			if err != nil || claims.IssuedAt == nil || claims.ExpiresAt == nil {
-				return fmt.Errorf("token without valid sub, iat or exp: %w", models.ErrUnauthorized)
+			sid, serr := uuid.Parse(claims.SessionID)
+			if err != nil || serr != nil || claims.IssuedAt == nil || claims.ExpiresAt == nil {
+				return fmt.Errorf("token without valid sub, sid, iat or exp: %w", models.ErrUnauthorized)
 			}
-			if err := load(c, claims, id); err != nil {
+			if err := load(c, claims, id, sid); err != nil {
 				return err
 			}
 			return c.Next()

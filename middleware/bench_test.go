@@ -42,7 +42,7 @@ func guarded(secret []byte, db bun.IDB) fasthttp.RequestHandler {
 	f := fiber.New(fiber.Config{
 		ErrorHandler: func(c *fiber.Ctx, err error) error { return c.SendStatus(fiber.StatusUnauthorized) },
 	})
-	f.Get("/me", middleware.RequireUser(secret, db), func(c *fiber.Ctx) error {
+	f.Get("/me", middleware.RequireUser(secret, db, time.Now), func(c *fiber.Ctx) error {
 		if middleware.CurrentUser(c) == nil {
 			return fiber.ErrInternalServerError
 		}

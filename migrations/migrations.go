@@ -18,6 +18,7 @@ func New() *migrate.Migrations {
 	m := migrate.NewMigrations()
 	registerInit(m)
 	registerAdminSearch(m)
+	registerSessions(m)
 	return m
 }
 

@@ -30,9 +30,9 @@ func TestUpIsIdempotentAndReversible(t *testing.T) {
 		}
 	}
 	var tables int
-	q := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('users','products','admins')"
+	q := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('users','products','admins','sessions')"
 	if e.DB.Dialect().Name().String() == "pg" {
-		q = "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('users','products','admins')"
+		q = "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('users','products','admins','sessions')"
 	}
 	if err := e.DB.NewRaw(q).Scan(ctx, &tables); err != nil || tables != 0 {
 		t.Fatalf("after rollback %d tables remain (%v)", tables, err)

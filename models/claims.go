@@ -9,11 +9,13 @@ const (
 	RoleAdmin = "admin"
 )
 
-// Claims are the JWT claims of an access token: sub, email, role, ver (the
-// account's token version at issue time), iat and exp.
+// Claims are the JWT claims of an access token: sub, email, role, sid (the
+// session it belongs to), ver (the account's token version at issue time),
+// iat and exp.
 type Claims struct {
-	Email   string `json:"email"`
-	Role    string `json:"role"`
-	Version int64  `json:"ver"`
+	Email     string `json:"email"`
+	Role      string `json:"role"`
+	SessionID string `json:"sid"`
+	Version   int64  `json:"ver"`
 	jwt.RegisteredClaims
 }

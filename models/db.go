@@ -150,3 +150,14 @@ func isConnectionError(err error) bool {
 		pgconn.Timeout(err) ||
 		strings.Contains(err.Error(), "database is closed")
 }
+
+// InTx runs fn in one transaction. Failing to begin or commit is translated
+// like any other database error, so a database that is down is an outage
+// (503), not a bug.
+func InTx(ctx context.Context, db bun.IDB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	err := db.RunInTx(ctx, nil, fn)
+	if err != nil && !errors.Is(err, ErrUnavailable) && isConnectionError(err) {
+		return Unavailable("database", fmt.Errorf("transaction: %w", err))
+	}
+	return err
+}

@@ -18,6 +18,7 @@ var (
 	ErrInvalidCode        = errors.New("the code is wrong or has expired")
 	ErrEmailImmutable     = errors.New("the email of an account cannot be changed")
 	ErrUnauthorized       = errors.New("missing, invalid or expired token")
+	ErrSessionRevoked     = errors.New("the session has ended: sign in again")
 	ErrForbidden          = errors.New("this token may not use this route")
 	ErrTooLarge           = errors.New("the body or file is too large")
 	ErrUnsupportedMedia   = errors.New("unsupported upload type")

@@ -3,7 +3,9 @@ package models
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,13 +25,14 @@ type profileRow struct {
 // profileQuery joins the user with a window over their newest products, so
 // the user, the page and the count of all products come back in one round
 // trip: GET /users/me is the hottest route and a round trip is its main cost.
-const profileQuery = `SELECT
+// %s is where profileInSession adds the token's session check.
+const profileQueryTmpl = `SELECT
 	u.id AS u_id, u.email AS u_email, u.password_hash AS u_password_hash, u.first_name AS u_first_name,
 	u.last_name AS u_last_name, u.phone AS u_phone, u.avatar_key AS u_avatar_key, u.active AS u_active,
 	u.token_version AS u_token_version, u.created_at AS u_created_at, u.updated_at AS u_updated_at,
 	p.id AS p_id, p.user_id AS p_user_id, p.name AS p_name, p.description AS p_description, p.price AS p_price,
 	p.currency AS p_currency, p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.total AS p_total
-FROM users AS u
+FROM users AS u%s
 LEFT JOIN (
 	SELECT products.*, count(*) OVER () AS total
 	FROM products
@@ -40,16 +43,42 @@ LEFT JOIN (
 WHERE u.id = ?
 ORDER BY p.created_at DESC, p.id DESC`
 
+// sessionJoin keeps the row only while the token's session is alive: a
+// primary-key lookup inside the same query, so checking the session costs
+// GET /users/me no extra round trip.
+const sessionJoin = `
+JOIN sessions AS s ON s.id = ? AND s.user_id = u.id AND s.revoked_at IS NULL AND s.idle_expires_at > ?`
+
+var (
+	profileQuery          = fmt.Sprintf(profileQueryTmpl, "")
+	profileQueryInSession = fmt.Sprintf(profileQueryTmpl, sessionJoin)
+)
+
 // UserWithProducts loads a user with their newest products (at most limit)
 // and the count of all of them, in one query; ErrNotFound when no such user.
-func UserWithProducts(ctx context.Context, db *bun.DB, id uuid.UUID, limit int) (*User, []Product, int, error) {
-	if db.Dialect().Name() == dialect.PG {
-		return userWithProductsPG(ctx, db, id, limit)
-	}
+func UserWithProducts(ctx context.Context, db bun.IDB, id uuid.UUID, limit int) (*User, []Product, int, error) {
 	var rows []profileRow
 	if err := db.NewRaw(profileQuery, id, limit, id).Scan(ctx, &rows); err != nil {
 		return nil, nil, 0, dbErr(err, "select user with products")
 	}
+	return fromProfileRows(rows)
+}
+
+// UserWithProductsInSession is UserWithProducts for the user's own token:
+// the same single query, answering ErrNotFound as well when the session sid
+// is not alive at now.
+func UserWithProductsInSession(ctx context.Context, db *bun.DB, id, sid uuid.UUID, now time.Time, limit int) (*User, []Product, int, error) {
+	if db.Dialect().Name() == dialect.PG {
+		return userWithProductsPG(ctx, db, id, sid, now, limit)
+	}
+	var rows []profileRow
+	if err := db.NewRaw(profileQueryInSession, sid, now, id, limit, id).Scan(ctx, &rows); err != nil {
+		return nil, nil, 0, dbErr(err, "select user with products")
+	}
+	return fromProfileRows(rows)
+}
+
+func fromProfileRows(rows []profileRow) (*User, []Product, int, error) {
 	if len(rows) == 0 {
 		return nil, nil, 0, dbErr(sql.ErrNoRows, "select user with products")
 	}
@@ -68,13 +97,14 @@ func UserWithProducts(ctx context.Context, db *bun.DB, id uuid.UUID, limit int) 
 
 // profileQueryPG is profileQuery with real parameters, so PostgreSQL can keep
 // one prepared plan for it instead of parsing and planning every request.
-var profileQueryPG = strings.NewReplacer("user_id = ?", "user_id = $1", "LIMIT ?", "LIMIT $2", "u.id = ?", "u.id = $1").Replace(profileQuery)
+var profileQueryPG = strings.NewReplacer("s.id = ?", "s.id = $3", "s.idle_expires_at > ?", "s.idle_expires_at > $4",
+	"user_id = ?", "user_id = $1", "LIMIT ?", "LIMIT $2", "u.id = ?", "u.id = $1").Replace(profileQueryInSession)
 
 // userWithProductsPG runs the hottest query of the API as a cached prepared
 // statement and scans it by hand: Bun would inline the arguments (a new
 // statement each time) and scan through reflection.
-func userWithProductsPG(ctx context.Context, db *bun.DB, id uuid.UUID, limit int) (*User, []Product, int, error) {
-	rows, err := db.DB.QueryContext(ctx, profileQueryPG, pgx.QueryExecModeCacheStatement, id, limit)
+func userWithProductsPG(ctx context.Context, db *bun.DB, id, sid uuid.UUID, now time.Time, limit int) (*User, []Product, int, error) {
+	rows, err := db.DB.QueryContext(ctx, profileQueryPG, pgx.QueryExecModeCacheStatement, id, limit, sid, now)
 	if err != nil {
 		return nil, nil, 0, dbErr(err, "select user with products")
 	}

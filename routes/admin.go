@@ -15,6 +15,7 @@ import (
 type adminHandlers struct {
 	app *app.App
 	presenter
+	sessions sessionHandlers
 }
 
 type adminEnvelopeJSON struct {
@@ -57,11 +58,11 @@ func (h adminHandlers) verifyLogin(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	s, err := h.app.VerifyAdminLogin(c.UserContext(), in)
+	s, err := h.app.VerifyAdminLogin(c.UserContext(), in, client(c))
 	if err != nil {
 		return err
 	}
-	return c.JSON(h.session(s))
+	return h.sessions.tokenBody(c, s)
 }
 
 func (h adminHandlers) createAdmin(c *fiber.Ctx) error {

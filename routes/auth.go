@@ -17,11 +17,13 @@ type codeSentJSON struct {
 }
 
 type tokenJSON struct {
-	Token     string     `json:"token"`
-	TokenType string     `json:"token_type"`
-	ExpiresIn int64      `json:"expires_in"`
-	User      *userJSON  `json:"user,omitempty"`
-	Admin     *adminJSON `json:"admin,omitempty"`
+	Token            string     `json:"token"`
+	TokenType        string     `json:"token_type"`
+	ExpiresIn        int64      `json:"expires_in"`
+	RefreshToken     string     `json:"refresh_token"`
+	RefreshExpiresIn int64      `json:"refresh_expires_in"`
+	User             *userJSON  `json:"user,omitempty"`
+	Admin            *adminJSON `json:"admin,omitempty"`
 }
 
 type resendJSON struct {
@@ -33,6 +35,7 @@ type resendJSON struct {
 type authHandlers struct {
 	app *app.App
 	presenter
+	sessions sessionHandlers
 }
 
 func (h authHandlers) register(c *fiber.Ctx) error {
@@ -52,11 +55,11 @@ func (h authHandlers) verifyRegistration(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	s, err := h.app.VerifyRegistration(c.UserContext(), in)
+	s, err := h.app.VerifyRegistration(c.UserContext(), in, client(c))
 	if err != nil {
 		return err
 	}
-	return c.JSON(h.session(s))
+	return h.sessions.tokenBody(c, s)
 }
 
 func (h authHandlers) login(c *fiber.Ctx) error {
@@ -76,11 +79,11 @@ func (h authHandlers) verifyLogin(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	s, err := h.app.VerifyLogin(c.UserContext(), in)
+	s, err := h.app.VerifyLogin(c.UserContext(), in, client(c))
 	if err != nil {
 		return err
 	}
-	return c.JSON(h.session(s))
+	return h.sessions.tokenBody(c, s)
 }
 
 func (h authHandlers) forgotPassword(c *fiber.Ctx) error {

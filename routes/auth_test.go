@@ -204,7 +204,7 @@ func TestRegisterVerifyScenarios(t *testing.T) {
 	testenv.Run(t, []testenv.Scenario{
 		{
 			Name: "creates the user and returns a token", Method: "POST", Path: pathRegisterVerify, Setup: pending,
-			Body: verify, Status: 200, Has: []string{`"token_type":"Bearer"`, `"expires_in":86400`, `"first_name":"Ali"`},
+			Body: verify, Status: 200, Has: []string{`"token_type":"Bearer"`, `"expires_in":900`, `"refresh_expires_in":2592000`, `"first_name":"Ali"`},
 			HasNot: []string{"password", "$2a$"},
 			After: func(t *testing.T, e *testenv.Env, r *testenv.Response) {
 				u, err := models.UserByEmail(context.Background(), e.DB, email(e))

@@ -31,6 +31,15 @@ func bindJSON(c *fiber.Ctx, dst any) error {
 	return nil
 }
 
+// bindOptionalJSON is bindJSON for routes whose every field is optional:
+// an empty body is an empty object.
+func bindOptionalJSON(c *fiber.Ctx, dst any) error {
+	if len(strings.TrimSpace(string(c.Body()))) == 0 {
+		return nil
+	}
+	return bindJSON(c, dst)
+}
+
 func jsonType(kind string) string {
 	switch kind {
 	case "string":

@@ -42,6 +42,7 @@ var sentinels = []struct {
 	{models.ErrInvalidCode, http.StatusBadRequest, "invalid_code"},
 	{models.ErrEmailImmutable, http.StatusBadRequest, "email_immutable"},
 	{models.ErrAccountInactive, http.StatusForbidden, "account_inactive"},
+	{models.ErrSessionRevoked, http.StatusUnauthorized, "session_revoked"},
 	{models.ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
 	{models.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{models.ErrNotFound, http.StatusNotFound, "not_found"},

@@ -104,7 +104,10 @@ func (p presenter) codeSent(s *app.CodeSent, message string) codeSentJSON {
 
 // session is the token body of every sign-in: "user" or "admin" by role.
 func (p presenter) session(s *app.Session) tokenJSON {
-	out := tokenJSON{Token: s.Token, TokenType: "Bearer", ExpiresIn: seconds(s.ExpiresIn)}
+	out := tokenJSON{
+		Token: s.Token, TokenType: "Bearer", ExpiresIn: seconds(s.ExpiresIn),
+		RefreshToken: s.RefreshToken, RefreshExpiresIn: seconds(s.RefreshExpiresIn),
+	}
 	if s.User != nil {
 		u := p.user(s.User)
 		out.User = &u

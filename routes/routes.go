@@ -18,6 +18,7 @@ import (
 	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/docs"
 	"github.com/acme/accounts/middleware"
+	"github.com/acme/accounts/models"
 )
 
 // JSONBodyLimit is the largest JSON body any route accepts.
@@ -44,6 +45,11 @@ type Options struct {
 	// from TrustedProxies (addresses or CIDRs); empty: the TCP peer counts.
 	ProxyHeader    string
 	TrustedProxies []string
+	// RefreshCookie also hands browsers the refresh token as an HttpOnly,
+	// SameSite=Strict cookie, read back by refresh and logout.
+	RefreshCookie bool
+	// Development drops the cookie's Secure flag (plain http on localhost).
+	Development bool
 }
 
 // New builds the Fiber app with every route.
@@ -87,7 +93,10 @@ func New(a *app.App, o Options) *fiber.App {
 			AllowOrigins: strings.Join(o.CORSOrigins, ","),
 			AllowHeaders: "Authorization, Content-Type",
 			AllowMethods: "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-			MaxAge:       600,
+			// The refresh cookie only travels on credentialed requests;
+			// config refuses a wildcard origin in that mode.
+			AllowCredentials: o.RefreshCookie,
+			MaxAge:           600,
 		}))
 	}
 	if o.EnablePprof {
@@ -96,9 +105,10 @@ func New(a *app.App, o Options) *fiber.App {
 
 	p := presenter{app: a}
 	ops := opsHandlers{app: a}
-	auth := authHandlers{app: a, presenter: p}
-	users := userHandlers{app: a, presenter: p}
-	requireUser := middleware.RequireUser(o.JWTSecret, a.DB())
+	sessions := sessionHandlers{app: a, presenter: p, cookies: refreshCookies{enabled: o.RefreshCookie, secure: !o.Development}}
+	auth := authHandlers{app: a, presenter: p, sessions: sessions}
+	users := userHandlers{app: a, presenter: p, sessions: sessions}
+	requireUser := middleware.RequireUser(o.JWTSecret, a.DB(), a.Now)
 	jsonLimit := middleware.JSONBodyLimit(JSONBodyLimit)
 
 	f.Get("/healthz", ops.healthz)
@@ -125,17 +135,21 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Post("/auth/password/verify", jsonLimit, auth.verifyPasswordCode)
 	api.Post("/auth/password/reset", jsonLimit, auth.resetPassword)
 	api.Post("/auth/code/resend", jsonLimit, auth.resendCode)
+	api.Post("/auth/token/refresh", jsonLimit, sessions.refresh(models.RoleUser))
+	api.Post("/auth/logout", jsonLimit, middleware.VerifyToken(o.JWTSecret, models.RoleUser), sessions.logout(models.RoleUser))
 
 	// The signed-in user and their products (role user).
 	// Routes that take JSON keep the 1 MiB limit; the avatar upload is bounded
 	// by the server-wide limit instead, sized for AvatarMaxBytes.
 	products := productHandlers{app: a, presenter: p}
-	api.Get("/users/me", middleware.RequireUserWithProducts(o.JWTSecret, a.DB(), app.MeProductsLimit), users.me)
+	api.Get("/users/me", middleware.RequireUserWithProducts(o.JWTSecret, a.DB(), a.Now, app.MeProductsLimit), users.me)
 	api.Patch("/users/me", jsonLimit, requireUser, users.updateMe)
 	api.Delete("/users/me", requireUser, users.deleteMe)
 	api.Put("/users/me/password", jsonLimit, requireUser, users.changePassword)
 	api.Put("/users/me/avatar", requireUser, users.putAvatar)
 	api.Delete("/users/me/avatar", requireUser, users.deleteAvatar)
+	api.Get("/users/me/sessions", requireUser, sessions.list)
+	api.Delete("/users/me/sessions/:id", requireUser, sessions.delete)
 	api.Get("/products", requireUser, products.list)
 	api.Post("/products", jsonLimit, requireUser, products.create)
 	api.Get("/products/:id", requireUser, products.get)
@@ -146,10 +160,12 @@ func New(a *app.App, o Options) *fiber.App {
 	}
 
 	// Admin (role admin).
-	admin := adminHandlers{app: a, presenter: p}
-	requireAdmin := middleware.RequireAdmin(o.JWTSecret, a.DB())
+	admin := adminHandlers{app: a, presenter: p, sessions: sessions}
+	requireAdmin := middleware.RequireAdmin(o.JWTSecret, a.DB(), a.Now)
 	api.Post("/admin/auth/login", jsonLimit, admin.login)
 	api.Post("/admin/auth/login/verify", jsonLimit, admin.verifyLogin)
+	api.Post("/admin/auth/token/refresh", jsonLimit, sessions.refresh(models.RoleAdmin))
+	api.Post("/admin/auth/logout", jsonLimit, middleware.VerifyToken(o.JWTSecret, models.RoleAdmin), sessions.logout(models.RoleAdmin))
 	api.Post("/admin/admins", requireAdmin, jsonLimit, admin.createAdmin)
 	api.Get("/admin/users", requireAdmin, admin.listUsers)
 	api.Get("/admin/users/:id", requireAdmin, admin.showUser)

@@ -16,6 +16,7 @@ import (
 type userHandlers struct {
 	app *app.App
 	presenter
+	sessions sessionHandlers
 }
 
 type meJSON struct {
@@ -54,12 +55,16 @@ func (h userHandlers) changePassword(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	s, err := h.app.ChangePassword(c.UserContext(), middleware.CurrentUser(c), in)
+	by, err := tokenSession(c)
+	if err != nil {
+		return err
+	}
+	s, err := h.app.ChangePassword(c.UserContext(), middleware.CurrentUser(c), by, in)
 	if err != nil {
 		return err
 	}
 	// The same token body as a sign-in, so clients handle both alike.
-	return c.JSON(h.session(s))
+	return h.sessions.tokenBody(c, s)
 }
 
 func (h userHandlers) deleteMe(c *fiber.Ctx) error {

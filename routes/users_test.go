@@ -242,7 +242,7 @@ func TestChangePasswordScenarios(t *testing.T) {
 		{
 			Name: "changed: fresh token, every older one revoked", Setup: signedIn, Method: "PUT", Path: userPasswordPath, Token: userToken,
 			Body:   change(testenv.Password, newPassword),
-			Status: 200, Has: []string{`"token":`, `"token_type":"Bearer"`, `"expires_in":86400`, `"user":{`},
+			Status: 200, Has: []string{`"token":`, `"token_type":"Bearer"`, `"expires_in":900`, `"refresh_token":`, `"user":{`},
 			HasNot: []string{"password_hash", newPassword},
 			After: func(t *testing.T, e *testenv.Env, r *testenv.Response) {
 				var out struct {

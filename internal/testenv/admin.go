@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/acme/accounts/models"
@@ -40,6 +39,12 @@ func (e *Env) hash(password string) string {
 	return string(h)
 }
 
+// AdminLoginPair signs an admin in through both API steps and returns both tokens.
+func (e *Env) AdminLoginPair(email, password string) Pair {
+	e.T.Helper()
+	return e.twoStepPair("/api/v1/admin/auth/login", map[string]any{"email": email, "password": password}, email)
+}
+
 // AdminLogin signs an admin in through both API steps and returns the token.
 func (e *Env) AdminLogin(email, password string) string {
 	e.T.Helper()
@@ -56,23 +61,14 @@ func (e *Env) NewAdmin() (email, token string) {
 }
 
 // SignAdminToken signs a token for the admin with the given email using
-// e.Secret, with any role and version, expiring after ttl.
+// e.Secret, with any role and version, expiring after ttl, in a new live
+// session of the admin.
 func (e *Env) SignAdminToken(t testing.TB, email, role string, version int64, ttl time.Duration) string {
 	t.Helper()
 	ad, err := models.AdminByEmail(context.Background(), e.DB, email)
 	if err != nil {
 		t.Fatalf("sign admin token: %v", err)
 	}
-	now := time.Now()
-	claims := models.Claims{
-		Email: ad.Email, Role: role, Version: version,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject: ad.ID.String(), IssuedAt: jwt.NewNumericDate(now.Add(-2 * time.Minute)), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(e.Secret)
-	if err != nil {
-		t.Fatalf("sign admin token: %v", err)
-	}
-	return s
+	sid := e.StoreSession(t, models.Owner{Role: models.RoleAdmin, ID: ad.ID})
+	return e.signClaims(t, ad.ID, ad.Email, role, version, sid, ttl)
 }

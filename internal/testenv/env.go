@@ -58,12 +58,19 @@ type Config struct {
 	MaxAttempts int
 	Cooldown    time.Duration
 	TokenTTL    time.Duration
-	AvatarMax   int64
-	RedisURL    string // overrides TEST_REDIS_URL (a private redis-server)
-	S3Endpoint  string // overrides TEST_S3_ENDPOINT (a private MinIO)
-	SMTPAddr    string // overrides the SMTP server (a dead port)
-	RateLimit   int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
-	ProxyHeader string // PROXY_HEADER, trusted from the test client's address
+	// Sessions: zero takes the API's defaults (10s grace, 30 and 90 days).
+	ReuseGrace     time.Duration
+	NoReuseGrace   bool // a grace of zero (ReuseGrace 0 means the default)
+	SessionIdleTTL time.Duration
+	SessionMaxTTL  time.Duration
+	RefreshCookie  bool
+	CORSOrigins    []string
+	AvatarMax      int64
+	RedisURL       string // overrides TEST_REDIS_URL (a private redis-server)
+	S3Endpoint     string // overrides TEST_S3_ENDPOINT (a private MinIO)
+	SMTPAddr       string // overrides the SMTP server (a dead port)
+	RateLimit      int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
+	ProxyHeader    string // PROXY_HEADER, trusted from the test client's address
 }
 
 // Env is one isolated server and its backends.
@@ -140,10 +147,19 @@ func New(t testing.TB, cfg Config) *Env {
 		cfg.MaxAttempts = 5
 	}
 	if cfg.TokenTTL == 0 {
-		cfg.TokenTTL = 24 * time.Hour
+		cfg.TokenTTL = 15 * time.Minute
 	}
 	if cfg.AvatarMax == 0 {
 		cfg.AvatarMax = 5 << 20
+	}
+	if cfg.ReuseGrace == 0 && !cfg.NoReuseGrace {
+		cfg.ReuseGrace = 10 * time.Second
+	}
+	if cfg.SessionMaxTTL == 0 {
+		cfg.SessionMaxTTL = 90 * 24 * time.Hour
+	}
+	if cfg.SessionIdleTTL == 0 {
+		cfg.SessionIdleTTL = min(30*24*time.Hour, cfg.SessionMaxTTL)
 	}
 	ctx := context.Background()
 	id := RandomID()
@@ -232,7 +248,8 @@ func New(t testing.TB, cfg Config) *Env {
 	e.App = app.New(app.Deps{
 		DB: e.DB, Codes: e.Codes, Mailer: mailer, Objects: e.Objects, Events: metrics, Now: e.Clock.Now,
 		Options: app.Options{
-			TokenTTL: cfg.TokenTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: 4,
+			TokenTTL: cfg.TokenTTL, RefreshReuseGrace: cfg.ReuseGrace, SessionIdleTTL: cfg.SessionIdleTTL,
+			SessionMaxTTL: cfg.SessionMaxTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: 4,
 			JWTSecret: e.Secret, AvatarMaxBytes: cfg.AvatarMax,
 		},
 	})
@@ -240,6 +257,7 @@ func New(t testing.TB, cfg Config) *Env {
 		JWTSecret: e.Secret, Metrics: metrics, AvatarMaxBytes: cfg.AvatarMax, UploadsDir: e.Uploads,
 		RequestTimeout: 10 * time.Second, AuthRateLimit: cfg.RateLimit, RateLimitStore: e.limits, KeyPrefix: e.prefix,
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: []string{"0.0.0.0", "127.0.0.1"},
+		RefreshCookie: cfg.RefreshCookie, CORSOrigins: cfg.CORSOrigins,
 	})
 	return e
 }

@@ -88,6 +88,31 @@ func (e *Env) Login(email, password string) string {
 // code to path+"/verify" and returns the token of the answer.
 func (e *Env) twoStep(path string, body map[string]any, email string) string {
 	e.T.Helper()
+	return e.twoStepPair(path, body, email).Token
+}
+
+// Pair is the tokens of a token body.
+type Pair struct {
+	Token        string `json:"token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// RegisterPair signs a user up through the API and returns both tokens.
+func (e *Env) RegisterPair(email string) Pair {
+	e.T.Helper()
+	return e.twoStepPair("/api/v1/auth/register", map[string]any{
+		"first_name": "Test", "last_name": "User", "email": email, "password": Password,
+	}, email)
+}
+
+// LoginPair signs an existing user in and returns both tokens.
+func (e *Env) LoginPair(email, password string) Pair {
+	e.T.Helper()
+	return e.twoStepPair("/api/v1/auth/login", map[string]any{"email": email, "password": password}, email)
+}
+
+func (e *Env) twoStepPair(path string, body map[string]any, email string) Pair {
+	e.T.Helper()
 	r := e.Do(http.MethodPost, path, body, "")
 	if r.Status != http.StatusOK {
 		e.T.Fatalf("%s for %s: %d %s", path, email, r.Status, r.Body)
@@ -96,9 +121,10 @@ func (e *Env) twoStep(path string, body map[string]any, email string) string {
 	if r.Status != http.StatusOK {
 		e.T.Fatalf("%s/verify for %s: %d %s", path, email, r.Status, r.Body)
 	}
-	var out struct {
-		Token string `json:"token"`
-	}
+	var out Pair
 	r.Decode(e.T, &out)
-	return out.Token
+	if out.Token == "" || out.RefreshToken == "" {
+		e.T.Fatalf("%s/verify for %s: no token pair: %s", path, email, r.Body)
+	}
+	return out
 }
