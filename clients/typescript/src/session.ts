@@ -1,0 +1,188 @@
+/**
+ * Where the refresh token lives between page loads:
+ * - "cookie": the server keeps it in an HttpOnly cookie (`REFRESH_COOKIE=true`);
+ *   scripts never see it, the browser sends it to `/api/v1/auth/*`.
+ * - "body": the client keeps it and sends it in the refresh request's body;
+ *   the app persists it through `onRefreshToken` if it wants sessions to
+ *   survive a reload.
+ */
+export type RefreshMode = "cookie" | "body";
+
+/** The token fields of every answer that starts or continues a session. */
+export interface TokenPair {
+  token: string;
+  refresh_token?: string;
+}
+
+/**
+ * The result of one refresh call: the new pair, or the failed answer kept as
+ * plain values so that every request waiting on the refresh can get a Response
+ * of its own.
+ */
+export type RefreshOutcome =
+  | { ok: true; pair: TokenPair }
+  | { ok: false; status: number; headers: [string, string][]; body: unknown };
+
+export interface SessionOptions {
+  mode: RefreshMode;
+  /** An access token kept from before (e.g. in sessionStorage), used until it is refused. */
+  accessToken?: string | null;
+  /** A refresh token the app persisted earlier (body mode). */
+  refreshToken?: string | null;
+  /**
+   * Called with the new refresh token whenever it changes (sign-in, refresh,
+   * password change) and with `null` when the session ends; body mode only.
+   * A refresh token is rotated on every use, so persist each new one.
+   */
+  onRefreshToken?: (refreshToken: string | null) => void | Promise<void>;
+  /** Called once when the session ends (logout, or a refresh the server refused). */
+  onSessionEnd?: () => void;
+  /** Sends the refresh request itself; never called twice at the same time. */
+  refresh: (refreshToken: string | null) => Promise<RefreshOutcome>;
+  /** The fetch that reaches the network. */
+  fetch: (request: Request) => Promise<Response>;
+}
+
+/**
+ * Session keeps the access token in memory, adds it to requests, and on a
+ * `401` refreshes once and retries the request once. However many requests
+ * get a `401` together, one refresh is in flight; the others wait for it.
+ */
+export class Session {
+  #access: string | null = null;
+  #refresh: string | null;
+  #inflight: Promise<RefreshOutcome> | null = null;
+  readonly #opts: SessionOptions;
+
+  constructor(opts: SessionOptions) {
+    this.#opts = opts;
+    this.#access = opts.accessToken ?? null;
+    this.#refresh = opts.mode === "body" ? (opts.refreshToken ?? null) : null;
+  }
+
+  get mode(): RefreshMode {
+    return this.#opts.mode;
+  }
+
+  /** The access token in memory, or null before sign-in and after logout. */
+  get accessToken(): string | null {
+    return this.#access;
+  }
+
+  /** The refresh token in memory (body mode only; always null in cookie mode). */
+  get refreshToken(): string | null {
+    return this.#refresh;
+  }
+
+  /**
+   * canRefresh tells whether a refresh may succeed: in cookie mode the client
+   * cannot see the cookie, so it always tries.
+   */
+  get canRefresh(): boolean {
+    return this.#opts.mode === "cookie" || this.#refresh !== null;
+  }
+
+  /** start keeps a new pair from a token body. */
+  async start(pair: TokenPair): Promise<void> {
+    this.#access = pair.token;
+    if (this.#opts.mode === "body" && pair.refresh_token && pair.refresh_token !== this.#refresh) {
+      this.#refresh = pair.refresh_token;
+      await this.#opts.onRefreshToken?.(this.#refresh);
+    }
+  }
+
+  /** end forgets the session locally (the server side is the caller's business). */
+  async end(): Promise<void> {
+    const had = this.#access !== null || this.#refresh !== null;
+    this.#access = null;
+    if (this.#refresh !== null) {
+      this.#refresh = null;
+      await this.#opts.onRefreshToken?.(null);
+    }
+    if (had) this.#opts.onSessionEnd?.();
+  }
+
+  /**
+   * refresh rotates the pair; concurrent callers share one request. A refused
+   * refresh ends the session: `401` (the session ended) or another client
+   * error such as `400` (no refresh token reached the server: in cookie mode,
+   * no cookie). `429` and server errors leave it as it is.
+   */
+  refresh(): Promise<RefreshOutcome> {
+    if (this.#inflight === null) {
+      this.#inflight = this.#runRefresh().finally(() => {
+        this.#inflight = null;
+      });
+    }
+    return this.#inflight;
+  }
+
+  async #runRefresh(): Promise<RefreshOutcome> {
+    if (!this.canRefresh) {
+      return { ok: false, status: 401, headers: [], body: undefined };
+    }
+    const outcome = await this.#opts.refresh(this.#refresh);
+    if (outcome.ok) {
+      await this.start(outcome.pair);
+    } else if (refused(outcome.status)) {
+      await this.end();
+    }
+    return outcome;
+  }
+
+  /**
+   * fetch is the fetch given to openapi-fetch: it adds the access token and
+   * handles a `401` by one refresh and one retry. A request that already has
+   * an Authorization header is sent as it is.
+   */
+  fetch = async (request: Request): Promise<Response> => {
+    const send = this.#opts.fetch;
+    if (request.headers.has("Authorization")) {
+      return send(request);
+    }
+    // A body can be read once: keep a copy for the retry.
+    const retry = request.clone();
+    const sentWith = this.#access;
+    if (sentWith !== null) request.headers.set("Authorization", `Bearer ${sentWith}`);
+    const first = await send(request);
+    if (first.status !== 401 || !this.canRefresh) return first;
+
+    // Another request may have refreshed while this one was on the way: then
+    // the token it was sent with is already replaced, and no refresh is needed.
+    if (this.#access === null || this.#access === sentWith) {
+      const outcome = await this.refresh();
+      if (!outcome.ok) {
+        // With no session at all (refresh 400: nothing to refresh), the
+        // request's own 401 says it best.
+        if (refused(outcome.status) && outcome.status !== 401) return first;
+        // The session ended (401), or the refresh failed for a passing reason
+        // (503, 429): answer with what the refresh got, so the caller sees why.
+        await discard(first);
+        const headers = new Headers(outcome.headers);
+        let body: string | null = null;
+        if (outcome.body !== undefined) {
+          body = JSON.stringify(outcome.body);
+          headers.set("Content-Type", "application/json");
+        }
+        return new Response(body, { status: outcome.status, headers });
+      }
+    }
+    await discard(first);
+    if (this.#access !== null) retry.headers.set("Authorization", `Bearer ${this.#access}`);
+    return send(retry);
+  };
+}
+
+/** refused tells a refresh answer that means there is no session to continue. */
+function refused(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 429;
+}
+
+async function discard(response: Response): Promise<void> {
+  // Reading nothing of a body would keep its connection busy until collected.
+  try {
+    await response.body?.cancel();
+  } catch {
+    // already consumed or errored: nothing to free
+  }
+}
