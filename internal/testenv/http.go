@@ -75,17 +75,29 @@ var contractMu sync.Mutex
 // the OpenAPI contract. body is JSON-encoded unless it is a string or []byte.
 func (e *Env) Do(method, path string, body any, token string) *Response {
 	e.T.Helper()
-	return e.do(method, path, body, token, true)
+	return e.do(method, path, body, token, nil, true)
+}
+
+// DoWith is Do with extra request headers (cookies, CORS).
+func (e *Env) DoWith(method, path string, body any, token string, header map[string]string) *Response {
+	e.T.Helper()
+	return e.do(method, path, body, token, header, true)
+}
+
+// DoUncheckedWith is DoWith without the contract check (CORS preflights).
+func (e *Env) DoUncheckedWith(method, path string, body any, token string, header map[string]string) *Response {
+	e.T.Helper()
+	return e.do(method, path, body, token, header, false)
 }
 
 // DoUnchecked is Do without the contract check, for requests outside the
 // contract on purpose (unknown routes).
 func (e *Env) DoUnchecked(method, path string, body any, token string) *Response {
 	e.T.Helper()
-	return e.do(method, path, body, token, false)
+	return e.do(method, path, body, token, nil, false)
 }
 
-func (e *Env) do(method, path string, body any, token string, checked bool) *Response {
+func (e *Env) do(method, path string, body any, token string, header map[string]string, checked bool) *Response {
 	e.T.Helper()
 	var reader io.Reader
 	contentType := "application/json"
@@ -111,6 +123,9 @@ func (e *Env) do(method, path string, body any, token string, checked bool) *Res
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := e.Fiber.Test(req, -1)
 	if err != nil {
