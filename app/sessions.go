@@ -35,26 +35,38 @@ const maxChainWalk = 50_000
 // token body.
 func (a *App) startSession(ctx context.Context, db bun.IDB, acct account, c Client) (*Session, error) {
 	now := a.Now()
+	s, rt := newSession(acct.owner, c, now, a.opts.SessionIdleTTL, a.opts.SessionMaxTTL)
+	if err := models.InsertSession(ctx, db, s); err != nil {
+		return nil, err
+	}
+	return a.tokenBody(s, rt, acct, now)
+}
+
+// NewSession builds the row of a session that starts at now and its first
+// refresh token, exactly as a sign-in does, for tools that store sessions in
+// bulk (the benchmark's seed).
+func NewSession(o models.Owner, c Client, now time.Time, idle, maxTTL time.Duration) (*models.Session, string) {
+	s, rt := newSession(o, c, now.UTC().Truncate(time.Microsecond), idle, maxTTL)
+	return s, rt.String()
+}
+
+func newSession(o models.Owner, c Client, now time.Time, idle, maxTTL time.Duration) (*models.Session, refreshToken) {
 	s := &models.Session{
 		ID:        models.NewID(),
 		CreatedAt: now, LastUsedAt: now, RotatedAt: now.Truncate(time.Second), // the access token's iat
 		IP:        c.IP,
 		UserAgent: clip(c.UserAgent, maxUserAgent),
-		ExpiresAt: now.Add(a.opts.SessionMaxTTL),
+		ExpiresAt: now.Add(maxTTL),
 	}
-	s.IdleExpiresAt = now.Add(min(a.opts.SessionIdleTTL, a.opts.SessionMaxTTL))
-	switch acct.owner.Role {
-	case models.RoleAdmin:
-		s.AdminID = &acct.owner.ID
-	default:
-		s.UserID = &acct.owner.ID
+	s.IdleExpiresAt = now.Add(min(idle, maxTTL))
+	if o.Role == models.RoleAdmin {
+		s.AdminID = &o.ID
+	} else {
+		s.UserID = &o.ID
 	}
 	rt := newRefreshToken(s.ID, 0)
 	s.RefreshHash = rt.hash()
-	if err := models.InsertSession(ctx, db, s); err != nil {
-		return nil, err
-	}
-	return a.tokenBody(s, rt, acct, now)
+	return s, rt
 }
 
 // RefreshInput carries a refresh token (from the body or, in browsers,

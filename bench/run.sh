@@ -14,6 +14,8 @@
 #        register  POST /api/v1/auth/register         REGISTER_CONNS
 #        avatar    PUT /api/v1/users/me/avatar        AVATAR_CONNS (skipped when the route is missing)
 #        me_login  me while login runs on the same server
+#        refresh_ceiling  POST refresh on bench/ceiling (one indexed UPDATE)  REFRESH_CONNS
+#        refresh   POST /api/v1/auth/token/refresh (rotation)              REFRESH_CONNS
 #   5. measures the raw bcrypt compare rate (before login and after register)
 #      and the raw MinIO PutObject rate;
 #   6. takes CPU and allocation profiles of the server under `me` (PPROF=true);
@@ -21,10 +23,10 @@
 #
 # Everything is configurable through the environment (defaults in brackets):
 #   BENCH_DURATION [20s]  BENCH_WARMUP [3s]  BENCH_THREADS [2]
-#   BENCH_ME_CONNS [64]  BENCH_LOGIN_CONNS [16]  BENCH_REGISTER_CONNS [16]  BENCH_AVATAR_CONNS [8]
+#   BENCH_ME_CONNS [64]  BENCH_REFRESH_CONNS [64]  BENCH_LOGIN_CONNS [16]  BENCH_REGISTER_CONNS [16]  BENCH_AVATAR_CONNS [8]
 #   BENCH_USERS [10000]  BENCH_PRODUCTS [5]  BCRYPT_COST [10]
 #   BENCH_RAW_DURATION [5s]  BENCH_PROFILE_SECONDS [10]  BENCH_WRK_TIMEOUT [30s]
-#   BENCH_WORKLOADS ["ceiling me login register avatar me_login profile"]
+#   BENCH_WORKLOADS ["ceiling me refresh_ceiling refresh login register avatar me_login profile"]
 #   BENCH_PORT [18080]  BENCH_CEILING_PORT [18081]  BENCH_POOL_SIZE [4 x cores, as models.Open]
 #   BENCH_DB [accounts_bench]  BENCH_REDIS_DB [11]  BENCH_BUCKET [bench-avatars]
 #   BENCH_WORK [bench/results/work.raw]  BENCH_REPORT [bench/results/latest.md]
@@ -41,6 +43,7 @@ DURATION=${BENCH_DURATION:-20s}
 WARMUP=${BENCH_WARMUP:-3s}
 THREADS=${BENCH_THREADS:-2}
 ME_CONNS=${BENCH_ME_CONNS:-64}
+REFRESH_CONNS=${BENCH_REFRESH_CONNS:-64}
 LOGIN_CONNS=${BENCH_LOGIN_CONNS:-16}
 REGISTER_CONNS=${BENCH_REGISTER_CONNS:-16}
 AVATAR_CONNS=${BENCH_AVATAR_CONNS:-8}
@@ -50,7 +53,7 @@ COST=${BCRYPT_COST:-10}
 RAW_DURATION=${BENCH_RAW_DURATION:-5s}
 PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-10}
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-30s}
-WORKLOADS=" ${BENCH_WORKLOADS:-ceiling me login register avatar me_login profile} "
+WORKLOADS=" ${BENCH_WORKLOADS:-ceiling me refresh_ceiling refresh login register avatar me_login profile} "
 PORT=${BENCH_PORT:-18080}
 CEILING_PORT=${BENCH_CEILING_PORT:-18081}
 POOL_SIZE=${BENCH_POOL_SIZE:-}
@@ -171,12 +174,16 @@ env "${SERVER_ENV[@]}" "$BIN/accounts" migrate >&2 || die "accounts migrate fail
 log "seeding $USERS users with $PRODUCTS products each"
 TOKENS=$WORK/tokens.txt
 EMAILS=$WORK/emails.txt
+REFRESH=$WORK/refresh.txt
+REFRESH_CEILING=$WORK/refresh-ceiling.txt
 DATABASE_URL=$DB_URL JWT_SECRET=$JWT_SECRET "$BIN/seed" -users "$USERS" -products "$PRODUCTS" \
-	-password "$PASSWORD" -cost "$COST" -tokens "$TOKENS" -emails "$EMAILS" || die "seeding failed"
+	-password "$PASSWORD" -cost "$COST" -tokens "$TOKENS" -emails "$EMAILS" \
+	-refresh "$REFRESH,$REFRESH_CEILING" || die "seeding failed"
 JPEG=$WORK/avatar.jpg
 "$BIN/rawbench" jpeg -out "$JPEG" -width 1200 -height 900 -target $((300 << 10)) >&2
 
-export BENCH_LUA=$ROOT/bench/lua BENCH_TOKENS=$TOKENS BENCH_EMAILS=$EMAILS BENCH_JPEG=$JPEG \
+export BENCH_LUA=$ROOT/bench/lua BENCH_TOKENS=$TOKENS BENCH_EMAILS=$EMAILS BENCH_JPEG=$JPEG BENCH_THREADS=$THREADS \
+	BENCH_REFRESH=$REFRESH BENCH_REFRESH_CEILING=$REFRESH_CEILING \
 	BENCH_PASSWORD=$PASSWORD BENCH_RUN_ID=$RUN_ID
 export S3_ENDPOINT=$TEST_S3_ENDPOINT S3_ACCESS_KEY=$TEST_S3_ACCESS_KEY S3_SECRET_KEY=$TEST_S3_SECRET_KEY
 
@@ -347,6 +354,33 @@ fi
 if wants me; then
 	start_server me
 	measure me me "$ME_CONNS" "$API"
+	stop_server
+fi
+
+# Refresh rotates each seeded session's token; the ceiling and the server get
+# sessions of their own (refresh.lua hands each answer's token back), and no
+# warm-up, which would rotate tokens outside the measured run for nothing.
+if wants refresh_ceiling; then
+	start_ceiling
+	cpu_by_comm >"$WORK/refresh_ceiling.cpu0"
+	log "refresh_ceiling: wrk refresh, $REFRESH_CONNS connections, $DURATION"
+	BENCH_REFRESH_VAR=BENCH_REFRESH_CEILING wrk_run refresh_ceiling refresh "$REFRESH_CONNS" "$DURATION" "http://127.0.0.1:$CEILING_PORT"
+	cpu_by_comm >"$WORK/refresh_ceiling.cpu1"
+	cpu_note refresh_ceiling "$WORK/refresh_ceiling.cpu0" "$WORK/refresh_ceiling.cpu1" "$(seconds_of "$DURATION")" "$WORK/refresh_ceiling.cpu"
+	printf 'conns=%s\nrss_kb=%s\n' "$REFRESH_CONNS" "$(peak_rss_kb "$SERVER_PID")" >"$WORK/refresh_ceiling.meta"
+	summary refresh_ceiling
+	stop_server
+fi
+
+if wants refresh; then
+	start_server refresh
+	cpu_by_comm >"$WORK/refresh.cpu0"
+	log "refresh: wrk refresh, $REFRESH_CONNS connections, $DURATION"
+	wrk_run refresh refresh "$REFRESH_CONNS" "$DURATION" "$API"
+	cpu_by_comm >"$WORK/refresh.cpu1"
+	cpu_note refresh "$WORK/refresh.cpu0" "$WORK/refresh.cpu1" "$(seconds_of "$DURATION")" "$WORK/refresh.cpu"
+	printf 'conns=%s\nrss_kb=%s\n' "$REFRESH_CONNS" "$(peak_rss_kb "$SERVER_PID")" >"$WORK/refresh.meta"
+	summary refresh
 	stop_server
 fi
 

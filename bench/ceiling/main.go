@@ -1,6 +1,9 @@
 // Command ceiling is the stack ceiling of GET /api/v1/users/me: the least a
 // Fiber + pgx + HS256 program must do to answer it (verify the token, load the
-// user and their newest products in one query, encode the same JSON). The
+// user and their newest products in one query that also checks the token's
+// session, encode the same JSON). It also serves the ceiling of
+// POST /api/v1/auth/token/refresh: one indexed UPDATE that rotates the
+// session's refresh token and returns its user, then a signed pair. The
 // benchmark runs it beside the real server on the same tables and pool size,
 // so the server's numbers read as a fraction of what the stack allows.
 //
@@ -10,6 +13,10 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -23,6 +30,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -38,6 +46,7 @@ SELECT u.id, u.email, u.first_name, u.last_name, u.phone, u.avatar_key, u.active
        (SELECT count(*) FROM products c WHERE c.user_id = u.id),
        p.id, p.name, p.description, p.price, p.currency, p.created_at, p.updated_at
 FROM users u
+JOIN sessions s ON s.id = $3 AND s.user_id = u.id AND s.revoked_at IS NULL AND s.idle_expires_at > now()
 LEFT JOIN LATERAL (
     SELECT id, name, description, price, currency, created_at, updated_at
     FROM products WHERE user_id = u.id
@@ -46,9 +55,10 @@ LEFT JOIN LATERAL (
 WHERE u.id = $1`
 
 type claims struct {
-	Email   string `json:"email"`
-	Role    string `json:"role"`
-	Version int64  `json:"ver"`
+	Email     string `json:"email"`
+	Role      string `json:"role"`
+	SessionID string `json:"sid"`
+	Version   int64  `json:"ver"`
 	jwt.RegisteredClaims
 }
 
@@ -88,6 +98,88 @@ type server struct {
 	pool   *pgxpool.Pool
 	secret []byte
 	parser *jwt.Parser
+	// refreshKey derives the next refresh token, as the server does.
+	refreshKey []byte
+}
+
+// rotateQuery is the one indexed UPDATE of a refresh: move the session to
+// its next token if the presented one is current, and return its user.
+const rotateQuery = `
+UPDATE sessions s SET generation = generation + 1, refresh_hash = $4, rotated_at = date_trunc('second', now()),
+       last_used_at = now(), idle_expires_at = LEAST(now() + interval '30 days', s.expires_at)
+FROM users u
+WHERE s.id = $1 AND s.generation = $2 AND s.refresh_hash = $3 AND s.user_id = u.id
+  AND s.revoked_at IS NULL AND s.idle_expires_at > now()
+RETURNING u.id, u.email, u.first_name, u.last_name, u.phone, u.avatar_key, u.active, u.token_version,
+          u.created_at, u.updated_at, s.rotated_at, s.idle_expires_at`
+
+type tokenJSON struct {
+	Token            string   `json:"token"`
+	TokenType        string   `json:"token_type"`
+	ExpiresIn        int64    `json:"expires_in"`
+	RefreshToken     string   `json:"refresh_token"`
+	RefreshExpiresIn int64    `json:"refresh_expires_in"`
+	User             userJSON `json:"user"`
+}
+
+// refresh is the least a refresh can do: decode the token, derive the next
+// one, one UPDATE, sign an access token, encode the body.
+func (s *server) refresh(c *fiber.Ctx) error {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(in.RefreshToken)
+	if err != nil || len(raw) != 56 {
+		return fiber.ErrUnauthorized
+	}
+	sid, _ := uuid.FromBytes(raw[:16])
+	gen := int64(binary.BigEndian.Uint64(raw[16:24]))
+	h := sha256.Sum256(raw[24:])
+	m := hmac.New(sha256.New, s.refreshKey)
+	m.Write(raw[:24])
+	m.Write(raw[24:])
+	next := make([]byte, 56)
+	copy(next, raw[:16])
+	binary.BigEndian.PutUint64(next[16:24], uint64(gen+1))
+	copy(next[24:], m.Sum(nil))
+	nh := sha256.Sum256(next[24:])
+
+	out := tokenJSON{TokenType: "Bearer", RefreshToken: base64.RawURLEncoding.EncodeToString(next)}
+	u := &out.User
+	var (
+		version           int64
+		avatarKey         *string
+		rotated, idleEnds time.Time
+	)
+	err = s.pool.QueryRow(c.UserContext(), rotateQuery, sid, gen, h[:], nh[:]).Scan(
+		&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &avatarKey, &u.Active, &version,
+		&u.CreatedAt, &u.UpdatedAt, &rotated, &idleEnds)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fiber.ErrUnauthorized
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, err.Error())
+	}
+	now := time.Now()
+	cl := claims{Email: u.Email, Role: "user", SessionID: sid.String(), Version: version, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: u.ID.String(), IssuedAt: jwt.NewNumericDate(rotated), ExpiresAt: jwt.NewNumericDate(rotated.Add(15 * time.Minute)),
+	}}
+	out.Token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, cl).SignedString(s.secret)
+	if err != nil {
+		return err
+	}
+	out.ExpiresIn = int64(15 * 60)
+	out.RefreshExpiresIn = int64(idleEnds.Sub(now) / time.Second)
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.Products = nil
+	if avatarKey != nil {
+		url := "/avatars/" + *avatarKey
+		u.AvatarURL = &url
+	}
+	return c.JSON(out)
 }
 
 func (s *server) keyFunc(*jwt.Token) (any, error) { return s.secret, nil }
@@ -95,7 +187,11 @@ func (s *server) keyFunc(*jwt.Token) (any, error) { return s.secret, nil }
 // load runs meQuery and checks the account against the token the same way
 // the server's middleware does (active, same email, same token version).
 func (s *server) load(ctx context.Context, id uuid.UUID, cl *claims) (*meJSON, error) {
-	rows, err := s.pool.Query(ctx, meQuery, id, productsLimit)
+	sid, err := uuid.Parse(cl.SessionID)
+	if err != nil {
+		return nil, errUnauthorized
+	}
+	rows, err := s.pool.Query(ctx, meQuery, id, productsLimit, sid)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
@@ -195,10 +291,13 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return fmt.Errorf("ping: %w", err)
 	}
 
-	s := &server{pool: pool, secret: []byte(secret), parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}))}
+	key := hmac.New(sha256.New, []byte(secret))
+	key.Write([]byte("refresh-tokens"))
+	s := &server{pool: pool, secret: []byte(secret), parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"})), refreshKey: key.Sum(nil)}
 	f := fiber.New(fiber.Config{DisableStartupMessage: true})
 	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	f.Get("/api/v1/users/me", s.me)
+	f.Post("/api/v1/auth/token/refresh", s.refresh)
 
 	errc := make(chan error, 1)
 	go func() { errc <- f.Listen(addr) }()

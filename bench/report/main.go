@@ -123,6 +123,8 @@ type putResult struct {
 var workloads = []struct{ name, title string }{
 	{"ceiling", "ceiling: GET me (bench/ceiling)"},
 	{"me", "me: GET /users/me"},
+	{"refresh_ceiling", "ceiling: refresh, one indexed UPDATE (bench/ceiling)"},
+	{"refresh", "refresh: POST /auth/token/refresh"},
 	{"login", "login: POST /auth/login"},
 	{"register", "register: POST /auth/register"},
 	{"avatar", "avatar: PUT /users/me/avatar"},
@@ -348,6 +350,10 @@ func writeTargets(b *strings.Builder, ws map[string]*workload, bc *bcryptResult,
 		cs = append(cs, check{"me p99 <= 2 x ceiling p99", fmt.Sprintf("%.2f x (%s / %s)", p, ms(me.res.Latency.P99), ms(ceil.res.Latency.P99)), judged(p <= 2)})
 	} else {
 		cs = append(cs, check{"me vs ceiling", "not measured", nil})
+	}
+	if rf, rc := ws["refresh"], ws["refresh_ceiling"]; rf.ok() && rc.ok() && rc.res.RPS > 0 {
+		r := rf.res.RPS / rc.res.RPS
+		cs = append(cs, check{"refresh req/s vs one indexed UPDATE (no target)", fmt.Sprintf("%.2f x (%.0f / %.0f), errors %d", r, rf.res.RPS, rc.res.RPS, rf.res.errorCount()), nil})
 	}
 	if me.ok() {
 		cs = append(cs, check{"me errors = 0", strconv.FormatInt(me.res.errorCount(), 10), judged(me.res.errorCount() == 0)})

@@ -1,7 +1,10 @@
 // Command seed fills a migrated benchmark database with users and their
 // products straight through COPY (not through the API, which would spend the
 // whole run in bcrypt), then writes what the load scripts rotate over: one
-// signed access token per line and one email per line.
+// signed access token per line (each of a live session, as the server
+// checks), one email per line, and refresh tokens of two more sessions per
+// user: one set for the server's refresh workload, one for the ceiling's (a
+// rotated token must never be presented twice).
 //
 // Every user gets the same password; its bcrypt hash is computed once at the
 // configured cost, so the login workload pays exactly the server's cost.
@@ -23,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/models"
 )
 
@@ -37,6 +41,9 @@ type options struct {
 	tokensFile  string
 	emailsFile  string
 	emailPrefix string
+	// refreshFiles get one refresh token per user each, of sessions of
+	// their own.
+	refreshFiles []string
 }
 
 func parseFlags(args []string, getenv func(string) string) (options, error) {
@@ -51,10 +58,16 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.tokensFile, "tokens", "tokens.txt", "file to write one access token per line to")
 	fs.StringVar(&o.emailsFile, "emails", "emails.txt", "file to write one email per line to")
 	fs.StringVar(&o.emailPrefix, "email-prefix", "bench-user-", "local part prefix of the seeded emails")
+	refresh := fs.String("refresh", "refresh.txt,refresh-ceiling.txt", "comma-separated files, each to get one refresh token per user (of its own sessions)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	o.secret = getenv("JWT_SECRET")
+	for _, f := range strings.Split(*refresh, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			o.refreshFiles = append(o.refreshFiles, f)
+		}
+	}
 	switch {
 	case o.databaseURL == "":
 		return o, errors.New("no database: set DATABASE_URL or -database-url")
@@ -66,10 +79,26 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 	return o, nil
 }
 
-// account is what the token file needs of each seeded user.
+// account is what the token files need of each seeded user.
 type account struct {
-	id    uuid.UUID
-	email string
+	id      uuid.UUID
+	email   string
+	sid     uuid.UUID // the session of the access token
+	refresh []string  // one refresh token per refresh file
+}
+
+// sessionColumns are the columns seed writes of each session.
+var sessionColumns = []string{"id", "user_id", "created_at", "last_used_at", "ip", "user_agent", "generation",
+	"refresh_hash", "rotated_at", "idle_expires_at", "expires_at"}
+
+// sessionRow builds a session the way a sign-in does (app.NewSession).
+func sessionRow(userID uuid.UUID, now time.Time, a *account) []any {
+	s, rt := app.NewSession(models.Owner{Role: models.RoleUser, ID: userID}, app.Client{IP: "127.0.0.1", UserAgent: "seed"},
+		now, 30*24*time.Hour, 90*24*time.Hour)
+	if a != nil {
+		a.refresh = append(a.refresh, rt)
+	}
+	return []any{s.ID, userID, s.CreatedAt, s.LastUsedAt, s.IP, s.UserAgent, s.Generation, s.RefreshHash, s.RotatedAt, s.IdleExpiresAt, s.ExpiresAt}
 }
 
 func seed(ctx context.Context, o options) ([]account, error) {
@@ -89,11 +118,19 @@ func seed(ctx context.Context, o options) ([]account, error) {
 	accounts := make([]account, o.users)
 	users := make([][]any, o.users)
 	products := make([][]any, 0, o.users*o.products)
+	sessions := make([][]any, 0, o.users*(1+len(o.refreshFiles)))
+	now := time.Now()
 	for i := range users {
 		id := models.NewID()
 		email := fmt.Sprintf("%s%06d@example.com", o.emailPrefix, i)
 		created := base.Add(time.Duration(i*(o.products+1)) * time.Second)
 		accounts[i] = account{id: id, email: email}
+		row := sessionRow(id, now, nil)
+		accounts[i].sid = row[0].(uuid.UUID)
+		sessions = append(sessions, row)
+		for range o.refreshFiles {
+			sessions = append(sessions, sessionRow(id, now, &accounts[i]))
+		}
 		phone := fmt.Sprintf("+99890%07d", i)
 		users[i] = []any{id, email, string(hash), "First" + fmt.Sprint(i), "Last", &phone, nil, true, int64(1), created, created}
 		for j := range o.products {
@@ -121,11 +158,14 @@ func seed(ctx context.Context, o options) ([]account, error) {
 		pgx.CopyFromRows(products)); err != nil {
 		return nil, fmt.Errorf("copy products: %w", err)
 	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sessions"}, sessionColumns, pgx.CopyFromRows(sessions)); err != nil {
+		return nil, fmt.Errorf("copy sessions: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	// Fresh statistics, so the planner uses the indexes from the first request.
-	if _, err := conn.Exec(ctx, "ANALYZE users; ANALYZE products"); err != nil {
+	if _, err := conn.Exec(ctx, "ANALYZE users; ANALYZE products; ANALYZE sessions"); err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	return accounts, nil
@@ -138,7 +178,7 @@ func writeFiles(o options, accounts []account) error {
 	var tokens, emails strings.Builder
 	for _, a := range accounts {
 		claims := models.Claims{
-			Email: a.email, Role: models.RoleUser, Version: 1,
+			Email: a.email, Role: models.RoleUser, Version: 1, SessionID: a.sid.String(),
 			RegisteredClaims: jwt.RegisteredClaims{
 				Subject:   a.id.String(),
 				IssuedAt:  jwt.NewNumericDate(now),
@@ -154,6 +194,15 @@ func writeFiles(o options, accounts []account) error {
 	}
 	if err := os.WriteFile(o.tokensFile, []byte(tokens.String()), 0o600); err != nil {
 		return err
+	}
+	for i, f := range o.refreshFiles {
+		var b strings.Builder
+		for _, a := range accounts {
+			b.WriteString(a.refresh[i] + "\n")
+		}
+		if err := os.WriteFile(f, []byte(b.String()), 0o600); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(o.emailsFile, []byte(emails.String()), 0o600)
 }
