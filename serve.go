@@ -22,6 +22,8 @@ import (
 
 	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/config"
+	"github.com/acme/accounts/i18n"
+	"github.com/acme/accounts/internal/periodic"
 	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/migrations"
@@ -173,14 +175,43 @@ func derive(secret []byte, label string) []byte {
 	return m.Sum(nil)
 }
 
-func newApp(cfg *config.Config, b *backends, log *slog.Logger, metrics *middleware.Metrics) *app.App {
+func newApp(cfg *config.Config, b *backends, tpl *mail.Templates, log *slog.Logger, metrics *middleware.Metrics) *app.App {
 	return app.New(app.Deps{
-		DB: b.db, Codes: b.codes, Mailer: b.mailer, Objects: b.objects, Events: metrics, Log: log,
+		DB: b.db, Codes: b.codes, Mailer: b.mailer, Objects: b.objects, Events: metrics, Log: log, Templates: tpl,
 		Options: app.Options{
 			TokenTTL: cfg.TokenTTL, RefreshReuseGrace: cfg.RefreshReuseGrace, SessionIdleTTL: cfg.SessionIdleTTL,
 			SessionMaxTTL: cfg.SessionMaxTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: cfg.BcryptCost,
 			JWTSecret: cfg.JWTSecret, AvatarMaxBytes: cfg.AvatarMaxBytes, CPUSlots: cfg.CPUSlots,
+			AppName: cfg.AppName, PurgeAfter: cfg.PurgeAfter,
 		},
+	})
+}
+
+// newTemplates loads the languages and the mail templates, with the
+// operator's overrides; a broken override stops start-up naming its file.
+func newTemplates(cfg *config.Config) (*mail.Templates, error) {
+	cat, err := i18n.New(cfg.DefaultLocale)
+	if err != nil {
+		return nil, fmt.Errorf("DEFAULT_LOCALE: %w", err)
+	}
+	tpl, err := mail.NewTemplates(cat, cfg.AppName, cfg.MailTemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("MAIL_TEMPLATES_DIR: %w", err)
+	}
+	return tpl, nil
+}
+
+// runPurge erases self-deactivated accounts past ACCOUNT_PURGE_AFTER and
+// retries leftover avatar objects, at start and every PURGE_INTERVAL.
+func runPurge(ctx context.Context, a *app.App, every time.Duration, log *slog.Logger) {
+	periodic.Run(ctx, every, func(ctx context.Context) {
+		res, err := a.Purge(ctx)
+		switch {
+		case err != nil:
+			log.ErrorContext(ctx, "purge failed; retried on the next run", "err", err)
+		case res.Erased > 0 || res.ObjectsDeleted > 0 || res.ObjectsLeft > 0:
+			log.InfoContext(ctx, "purge", "erased", res.Erased, "objects_deleted", res.ObjectsDeleted, "objects_left", res.ObjectsLeft)
+		}
 	})
 }
 
@@ -191,6 +222,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	log := newLogger(cfg, stdout)
 	cfg.CPUSlots = runtime.GOMAXPROCS(0)
+	tpl, err := newTemplates(cfg)
+	if err != nil {
+		return err
+	}
 	metrics := middleware.NewMetrics()
 	b, err := openBackends(ctx, cfg, log, metrics)
 	if err != nil {
@@ -205,9 +240,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		}
 		log.Info("migrations applied", "count", n)
 	}
-	a := newApp(cfg, b, log, metrics)
+	a := newApp(cfg, b, tpl, log, metrics)
 	// Mails sent after their answer finish before the backends close.
 	defer a.WaitBackground()
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	purgeDone := make(chan struct{})
+	go func() { runPurge(purgeCtx, a, cfg.PurgeInterval, log); close(purgeDone) }()
+	// The purge stops (and finishes its current step) before the backends close.
+	defer func() { stopPurge(); <-purgeDone }()
 	if err := seedAdmin(ctx, cfg, a, log); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/models"
 )
 
@@ -65,23 +66,32 @@ func (a *App) ChangePassword(ctx context.Context, u *models.User, by TokenSessio
 	if err != nil {
 		return nil, err
 	}
+	a.notify(ctx, u, mail.Notice{Kind: mail.NoticePasswordChanged, At: now})
 	return out, nil
 }
 
 // Deactivate soft-deletes the signed-in user: the account and its data stay,
 // but it is inactive, every session ends and every token is revoked, so
 // signing in answers ErrAccountInactive and no reset code is mailed to it.
+// It can come back through Reactivate until the purge erases it.
 func (a *App) Deactivate(ctx context.Context, u *models.User) error {
 	now := a.Now()
+	var out *models.User
 	err := models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := models.SetUserActive(ctx, tx, u.ID, false, now); err != nil {
+		var err error
+		if out, err = models.SetUserActiveBy(ctx, tx, u.ID, false, models.DeactivatedSelf, now); err != nil {
 			return err
 		}
-		_, err := models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
+		_, err = models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("deactivate %s: %w", u.ID, err)
 	}
+	n := mail.Notice{Kind: mail.NoticeDeactivated, At: now}
+	if a.opts.PurgeAfter > 0 {
+		n.RestoreUntil = now.Add(a.opts.PurgeAfter)
+	}
+	a.notify(ctx, out, n)
 	return nil
 }

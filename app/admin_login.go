@@ -25,5 +25,6 @@ func (a *App) adminSignIn() signIn[models.Admin] {
 		name: "admin login", purpose: PurposeAdminLogin, byEmail: models.AdminByEmail,
 		creds:   func(ad *models.Admin) (string, bool) { return ad.PasswordHash, ad.Active },
 		account: adminAccount,
+		locale:  func(*models.Admin) *string { return nil },
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/models"
 )
 
@@ -120,6 +121,9 @@ func (a *App) SetUserActive(ctx context.Context, by *models.Admin, id string, in
 	if changed {
 		// Who switched an account off (or on) must be traceable afterwards.
 		a.log.InfoContext(ctx, "user status changed by an admin", "user_id", out.ID, "active", out.Active, "admin_id", adminID(by))
+		if !out.Active {
+			a.notify(ctx, out, mail.Notice{Kind: mail.NoticeDeactivated, ByAdmin: true})
+		}
 	}
 	return out, nil
 }

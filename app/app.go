@@ -7,11 +7,13 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/uptrace/bun"
 
+	"github.com/acme/accounts/i18n"
 	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/models"
 )
@@ -22,6 +24,7 @@ const (
 	PurposeLogin      = "login"
 	PurposePassword   = "password"
 	PurposeAdminLogin = "admin_login"
+	PurposeReactivate = "reactivate"
 )
 
 // CodeStore keeps one-time codes and their cooldowns (storage.Codes).
@@ -72,6 +75,11 @@ type Options struct {
 	// CPUSlots bounds concurrent bcrypt and image decoding; 0 means
 	// GOMAXPROCS. main sets it to the core count before raising GOMAXPROCS.
 	CPUSlots int
+	// AppName is the product name the mails carry (APP_NAME).
+	AppName string
+	// PurgeAfter is how long a self-deactivated account is kept before the
+	// purge erases it (ACCOUNT_PURGE_AFTER); 0 keeps it forever.
+	PurgeAfter time.Duration
 }
 
 // Deps are everything the flows need; main builds them.
@@ -83,7 +91,10 @@ type Deps struct {
 	Events  Events           // optional
 	Log     *slog.Logger     // optional
 	Now     func() time.Time // optional; tests inject a clock
-	Options Options
+	// Templates render the mails in every language; nil: the embedded
+	// ones with English as the default.
+	Templates *mail.Templates
+	Options   Options
 }
 
 // App is the account service.
@@ -103,6 +114,9 @@ type App struct {
 	imageSlots slots
 	validator  *validator.Validate
 	later      *background
+	purgeMu    sync.Mutex // one purge at a time in this process
+	templates  *mail.Templates
+	catalog    *i18n.Catalog
 	users      signIn[models.User]
 	admins     signIn[models.Admin]
 	// refreshKey derives each refresh token from the previous one.
@@ -145,6 +159,11 @@ func New(d Deps) *App {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.templates = d.Templates
+	if a.templates == nil {
+		a.templates = defaultTemplates(a.opts.AppName)
+	}
+	a.catalog = a.templates.Catalog()
 	a.users, a.admins = a.userSignIn(), a.adminSignIn()
 	return a
 }
@@ -161,3 +180,17 @@ func (a *App) CodeTTL() time.Duration { return a.opts.CodeTTL }
 type noEvents struct{}
 
 func (noEvents) CodeEvent(string, string) {}
+
+// defaultTemplates are the embedded mails with English as the default, for
+// callers that configure no language (tools, benchmarks). They are covered
+// by the mail tests, so failing here is a bug in the binary.
+func defaultTemplates(appName string) *mail.Templates {
+	cat, err := i18n.New(i18n.English)
+	if err == nil {
+		var t *mail.Templates
+		if t, err = mail.NewTemplates(cat, appName, ""); err == nil {
+			return t
+		}
+	}
+	panic("app: embedded mail templates: " + err.Error())
+}

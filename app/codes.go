@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/models"
 )
 
@@ -20,7 +19,7 @@ type CodeSent struct {
 // over, the code (and any pending registration next to it) is discarded when
 // discard is set, so a failed request leaves nothing behind.
 func (a *App) mailCode(ctx context.Context, purpose, email, code string, discard bool) error {
-	msg, err := mail.CodeMessage(purpose, email, code, a.opts.CodeTTL)
+	msg, err := a.templates.Code(a.mailLocale(ctx), purpose, email, code, a.opts.CodeTTL)
 	if err != nil {
 		return fmt.Errorf("render %s code mail: %w", purpose, err)
 	}

@@ -28,5 +28,9 @@ func (a *App) userSignIn() signIn[models.User] {
 		name: "login", purpose: PurposeLogin, byEmail: models.UserByEmail,
 		creds:   func(u *models.User) (string, bool) { return u.PasswordHash, u.Active },
 		account: userAccount,
+		locale:  func(u *models.User) *string { return u.Locale },
+		signedIn: func(ctx context.Context, u *models.User) {
+			a.noteSignIn(ctx, u, true)
+		},
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/acme/accounts/mail"
 )
 
 // Password-reset mail goes out after the answer. Forgot-password must answer
@@ -61,3 +63,31 @@ func (a *App) mailLater(ctx context.Context, purpose, email, code string, discar
 // WaitBackground waits until every mail sent after its answer has been
 // handed over or given up; the server calls it when shutting down.
 func (a *App) WaitBackground() { a.later.wg.Wait() }
+
+// sendLater hands a finished mail (a security notice) to the mailer after
+// the answer, within the same bound on sends in flight as mailLater; what
+// is the notice's kind, for metrics and the log.
+func (a *App) sendLater(ctx context.Context, what string, msg mail.Message) {
+	select {
+	case a.later.slots <- struct{}{}:
+	default:
+		a.events.CodeEvent(what, "mail_dropped")
+		a.log.WarnContext(ctx, "notice dropped: too many sends in flight", "kind", what)
+		return
+	}
+	a.later.wg.Add(1)
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterMailTimeout)
+	go func() {
+		defer func() {
+			cancel()
+			<-a.later.slots
+			a.later.wg.Done()
+		}()
+		if err := a.mailer.Send(sendCtx, msg); err != nil {
+			a.events.CodeEvent(what, "mail_failed")
+			a.log.ErrorContext(sendCtx, "notice not sent", "kind", what, "err", err)
+			return
+		}
+		a.events.CodeEvent(what, "sent")
+	}()
+}

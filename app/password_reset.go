@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/models"
 )
 
@@ -45,7 +46,7 @@ func (a *App) ForgotPassword(ctx context.Context, in ForgotInput) error {
 	}
 	// After the answer, so that neither its timing nor an SMTP outage tells
 	// a real account from an unknown email.
-	a.mailLater(ctx, PurposePassword, in.Email, code, true)
+	a.mailLater(forAccount(ctx, u.Locale), PurposePassword, in.Email, code, true)
 	return nil
 }
 
@@ -95,11 +96,16 @@ func (a *App) ResetPassword(ctx context.Context, in ResetInput) (err error) {
 		return err
 	}
 	now := a.Now()
-	return models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+	err = models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := models.SetUserPassword(ctx, tx, u.ID, hash, now); err != nil {
 			return err
 		}
 		_, err := models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	a.notify(ctx, u, mail.Notice{Kind: mail.NoticePasswordReset, At: now})
+	return nil
 }

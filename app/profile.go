@@ -44,6 +44,7 @@ type ProfileInput struct {
 	FirstName Field[string]   `json:"first_name"`
 	LastName  Field[string]   `json:"last_name"`
 	Phone     Field[string]   `json:"phone"`
+	Locale    Field[string]   `json:"locale"`
 	Email     json.RawMessage `json:"email"`
 }
 
@@ -52,6 +53,7 @@ type profileCheck struct {
 	FirstName *string `json:"first_name" validate:"omitnil,max=100"`
 	LastName  *string `json:"last_name" validate:"omitnil,max=100"`
 	Phone     *string `json:"phone" validate:"omitnil,phone"`
+	Locale    *string `json:"locale" validate:"omitnil,oneof=uz ru en"`
 }
 
 // UpdateProfile applies the fields present in the input. Names are trimmed
@@ -76,7 +78,8 @@ func (a *App) UpdateProfile(ctx context.Context, u *models.User, in ProfileInput
 	if in.Phone.Set && in.Phone.Value == "" {
 		in.Phone.Null = true
 	}
-	check := profileCheck{FirstName: in.FirstName.ptr(), LastName: in.LastName.ptr(), Phone: in.Phone.ptr()}
+	// A null locale goes back to following the browser's Accept-Language.
+	check := profileCheck{FirstName: in.FirstName.ptr(), LastName: in.LastName.ptr(), Phone: in.Phone.ptr(), Locale: in.Locale.ptr()}
 	if err := mergeFields(verr, a.validate(check)); err != nil {
 		return nil, err
 	}
@@ -94,6 +97,10 @@ func (a *App) UpdateProfile(ctx context.Context, u *models.User, in ProfileInput
 	if in.Phone.Set {
 		next.Phone = in.Phone.ptr()
 		columns = append(columns, "phone")
+	}
+	if in.Locale.Set {
+		next.Locale = in.Locale.ptr()
+		columns = append(columns, "locale")
 	}
 	if len(columns) == 0 {
 		return u, nil

@@ -123,5 +123,7 @@ func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput, c Client) 
 	if err != nil {
 		return nil, err
 	}
+	// Known from the start, so the first sign-in from here is not "new".
+	a.noteSignIn(ctx, u, false)
 	return out, nil
 }

@@ -11,7 +11,7 @@ import (
 // ResendInput asks for a fresh code of a pending flow.
 type ResendInput struct {
 	Email   string `json:"email" validate:"required,max=254,email"`
-	Purpose string `json:"purpose" validate:"required,oneof=register login password admin_login"`
+	Purpose string `json:"purpose" validate:"required,oneof=register login password admin_login reactivate"`
 }
 
 // ResendCode mails a fresh code for a pending flow, replacing the old one.
@@ -37,6 +37,9 @@ func (a *App) ResendCode(ctx context.Context, in ResendInput) (*CodeSent, error)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resend %s code: %w", in.Purpose, err)
+	}
+	if in.Purpose != PurposeRegister && in.Purpose != PurposeAdminLogin {
+		ctx = forAccount(ctx, a.userLocale(ctx, in.Email))
 	}
 	// Keep the pending flow if the mail fails: the user may resend once the
 	// mail server is back, without starting over.

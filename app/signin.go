@@ -20,6 +20,10 @@ type signIn[A any] struct {
 	byEmail func(context.Context, bun.IDB, string) (*A, error)
 	creds   func(*A) (hash string, active bool)
 	account func(*A) account
+	locale  func(*A) *string // the account's mail language; nil: none
+	// signedIn runs after a successful verify (optional): the new sign-in
+	// notice for users.
+	signedIn func(context.Context, *A)
 }
 
 // start checks the password and mails a code. Unknown email and wrong
@@ -48,7 +52,7 @@ func (s signIn[A]) start(ctx context.Context, a *App, in LoginInput) (*CodeSent,
 	if !active {
 		return nil, fmt.Errorf("%s %s: %w", s.name, in.Email, models.ErrAccountInactive)
 	}
-	return a.issueAndMail(ctx, s.purpose, in.Email, nil)
+	return a.issueAndMail(forAccount(ctx, s.locale(acct)), s.purpose, in.Email, nil)
 }
 
 // verify consumes the code and starts a session. When the database is down
@@ -71,5 +75,9 @@ func (s signIn[A]) verify(ctx context.Context, a *App, in VerifyInput, c Client)
 	if _, active := s.creds(acct); !active {
 		return nil, fmt.Errorf("verify %s %s: %w", s.name, in.Email, models.ErrAccountInactive)
 	}
-	return a.startSession(ctx, a.db, s.account(acct), c)
+	sess, err := a.startSession(ctx, a.db, s.account(acct), c)
+	if err == nil && s.signedIn != nil {
+		s.signedIn(ctx, acct)
+	}
+	return sess, err
 }

@@ -58,6 +58,12 @@ type Config struct {
 	ProxyHeader        string   // PROXY_HEADER: header holding the client address (e.g. X-Forwarded-For)
 	TrustedProxies     []string // TRUSTED_PROXIES: proxies whose PROXY_HEADER is believed
 
+	DefaultLocale    string        // DEFAULT_LOCALE: uz, ru or en, when neither account nor request names one
+	AppName          string        // APP_NAME: the product name in every mail
+	MailTemplatesDir string        // MAIL_TEMPLATES_DIR: overrides of the embedded mail templates
+	PurgeAfter       time.Duration // ACCOUNT_PURGE_AFTER: self-deactivated accounts are erased after this; 0 never
+	PurgeInterval    time.Duration // PURGE_INTERVAL: how often the purge job runs
+
 	AutoMigrate   bool // MIGRATE_ON_START: run pending migrations on `serve`
 	LogLevel      string
 	EnablePprof   bool // PPROF: expose /debug/pprof (off by default: it leaks internals)
@@ -119,6 +125,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		AuthRateLimit:      p.integer("AUTH_RATE_LIMIT", 60, 0, 1_000_000),
 		ProxyHeader:        p.str("PROXY_HEADER", ""),
 		TrustedProxies:     p.list("TRUSTED_PROXIES"),
+		DefaultLocale:      p.oneOf("DEFAULT_LOCALE", "en", "en", "uz", "ru"),
+		AppName:            p.str("APP_NAME", "Accounts"),
+		MailTemplatesDir:   p.str("MAIL_TEMPLATES_DIR", ""),
+		PurgeAfter:         p.days("ACCOUNT_PURGE_AFTER", 30*24*time.Hour),
+		PurgeInterval:      p.duration("PURGE_INTERVAL", time.Hour, time.Second),
 		AutoMigrate:        p.boolean("MIGRATE_ON_START", true),
 		LogLevel:           p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		EnablePprof:        p.boolean("PPROF", false),
@@ -302,6 +313,29 @@ func parseDuration(v string) (time.Duration, error) {
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(v)
+}
+
+// days reads a duration that may also be given in days ("30d"), as
+// retention periods usually are; "0" turns the feature off.
+func (p *parser) days(key string, def time.Duration) time.Duration {
+	v := p.str(key, "")
+	switch {
+	case v == "":
+		return def
+	case v == "0":
+		return 0
+	case strings.HasSuffix(v, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		if err == nil && n >= 0 && n <= 36500 {
+			return time.Duration(n) * 24 * time.Hour
+		}
+	default:
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			return d
+		}
+	}
+	p.fail(key, fmt.Sprintf("must be a number of days such as 30d, a duration such as 720h, or 0 for never, got %q", v))
+	return def
 }
 
 func (p *parser) list(key string) []string {

@@ -30,6 +30,8 @@ var apiRoutes = []string{
 	"POST /auth/code/resend",
 	"POST /auth/token/refresh",
 	"POST /auth/logout",
+	"POST /auth/reactivate",
+	"POST /auth/reactivate/verify",
 	"GET /users/me",
 	"PATCH /users/me",
 	"DELETE /users/me",
@@ -51,6 +53,7 @@ var apiRoutes = []string{
 	"GET /admin/users",
 	"GET /admin/users/{id}",
 	"PATCH /admin/users/{id}",
+	"DELETE /admin/users/{id}",
 }
 
 // opsRoutes lists the operational routes, served at the root of the host.
@@ -245,7 +248,7 @@ const (
 	pid  = "01936b30-1c2d-7e3f-8a4b-5c6d7e8f9a0b"
 	ts   = "2025-01-31T09:30:00Z"
 	user = `{"id":"` + uid + `","email":"ann@example.com","first_name":"Ann","last_name":"Lee",` +
-		`"phone":null,"avatar_url":null,"active":true,"created_at":"` + ts + `","updated_at":"` + ts + `"}`
+		`"phone":null,"locale":null,"avatar_url":null,"active":true,"created_at":"` + ts + `","updated_at":"` + ts + `"}`
 	product = `{"id":"` + pid + `","user_id":"` + uid + `","name":"Lamp","description":"","price":0,` +
 		`"currency":"UZS","created_at":"` + ts + `","updated_at":"` + ts + `"}`
 	admin = `{"id":"` + uid + `","email":"ops@example.com","name":"Ops","created_at":"` + ts +

@@ -13,7 +13,7 @@ func TestLogMailerWritesTheCode(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	m := NewLog(slog.New(slog.NewTextHandler(&buf, nil)))
-	msg, err := CodeMessage("register", "ann@example.com", "314159", 10*time.Minute)
+	msg, err := testTemplates(t).Code("en", "register", "ann@example.com", "314159", 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +21,7 @@ func TestLogMailerWritesTheCode(t *testing.T) {
 		t.Fatalf("Send: %v", err)
 	}
 	out := buf.String()
-	for _, want := range []string{"level=INFO", "to=ann@example.com", `subject="Your verification code"`, "code=314159", "text="} {
+	for _, want := range []string{"level=INFO", "to=ann@example.com", `subject="Accounts: your verification code"`, "code=314159", "text="} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/accounts/i18n"
 	"github.com/acme/accounts/internal/testenv"
 	"github.com/acme/accounts/mail"
 )
@@ -42,14 +43,22 @@ func TestSMTPThroughMailpit(t *testing.T) {
 		t.Fatalf("Ping: %v", err)
 	}
 
-	for _, purpose := range []string{"register", "login", "password", "admin_login"} {
+	cat, err := i18n.New("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := mail.NewTemplates(cat, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, purpose := range mail.CodePurposes() {
 		t.Run(purpose, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
 			to := recipient(t)
 			const code = "070809"
-			msg, err := mail.CodeMessage(purpose, to, code, 10*time.Minute)
+			msg, err := tpl.Code("ru", purpose, to, code, 10*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ func New() *migrate.Migrations {
 	registerInit(m)
 	registerAdminSearch(m)
 	registerSessions(m)
+	registerAccountLifecycle(m)
 	return m
 }
 

@@ -30,6 +30,7 @@ const profileQueryTmpl = `SELECT
 	u.id AS u_id, u.email AS u_email, u.password_hash AS u_password_hash, u.first_name AS u_first_name,
 	u.last_name AS u_last_name, u.phone AS u_phone, u.avatar_key AS u_avatar_key, u.active AS u_active,
 	u.token_version AS u_token_version, u.created_at AS u_created_at, u.updated_at AS u_updated_at,
+	u.locale AS u_locale, u.deactivated_by AS u_deactivated_by, u.deactivated_at AS u_deactivated_at,
 	p.id AS p_id, p.user_id AS p_user_id, p.name AS p_name, p.description AS p_description, p.price AS p_price,
 	p.currency AS p_currency, p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.total AS p_total
 FROM users AS u%s
@@ -124,7 +125,7 @@ func userWithProductsPG(ctx context.Context, db *bun.DB, id, sid uuid.UUID, now 
 		// The user's columns repeat on every row; scanning them into the
 		// same struct each time costs no allocation per product.
 		err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.FirstName, &u.LastName, &u.Phone, &u.AvatarKey, &u.Active,
-			&u.TokenVersion, &u.CreatedAt, &u.UpdatedAt,
+			&u.TokenVersion, &u.CreatedAt, &u.UpdatedAt, &u.Locale, &u.DeactivatedBy, &u.DeactivatedAt,
 			&pID, &pUserID, &pName, &pDesc, &pPrice, &pCurrency, &pCreatedAt, &pUpdatedAt, &pTotal)
 		if err != nil {
 			return nil, nil, 0, dbErr(err, "scan user with products")

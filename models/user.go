@@ -27,7 +27,22 @@ type User struct {
 	TokenVersion int64     `bun:"token_version,notnull"`
 	CreatedAt    time.Time `bun:"created_at,notnull"`
 	UpdatedAt    time.Time `bun:"updated_at,notnull"`
+	// Locale is the language the user chose for mails and messages (uz, ru,
+	// en); nil follows the request's Accept-Language.
+	Locale *string `bun:"locale"`
+	// DeactivatedBy says who switched the account off (DeactivatedSelf or
+	// DeactivatedAdmin), and DeactivatedAt when; both nil while active. Only
+	// a self-deactivated account may come back on its own, and only it is
+	// erased after ACCOUNT_PURGE_AFTER.
+	DeactivatedBy *string    `bun:"deactivated_by" json:"-"`
+	DeactivatedAt *time.Time `bun:"deactivated_at" json:"-"`
 }
+
+// Who deactivated an account.
+const (
+	DeactivatedSelf  = "self"
+	DeactivatedAdmin = "admin"
+)
 
 // NewID returns a time-ordered UUIDv7, so primary keys follow insertion order
 // and index pages stay dense.
@@ -87,17 +102,27 @@ func SetUserPassword(ctx context.Context, db bun.IDB, id uuid.UUID, hash string,
 	return version, nil
 }
 
-// SetUserActive activates or deactivates a user. Any change bumps the token
-// version, so a deactivated account's tokens stop working at once.
+// SetUserActive activates or deactivates a user as an administrator does.
 func SetUserActive(ctx context.Context, db bun.IDB, id uuid.UUID, active bool, now time.Time) (*User, error) {
+	return SetUserActiveBy(ctx, db, id, active, DeactivatedAdmin, now)
+}
+
+// SetUserActiveBy activates or deactivates a user, recording on
+// deactivation who did it (DeactivatedSelf or DeactivatedAdmin) and when.
+// Any change bumps the token version, so a deactivated account's tokens stop
+// working at once.
+func SetUserActiveBy(ctx context.Context, db bun.IDB, id uuid.UUID, active bool, by string, now time.Time) (*User, error) {
 	u := new(User)
-	err := db.NewUpdate().Model(u).
+	q := db.NewUpdate().Model(u).
 		Set("active = ?", active).
 		Set("token_version = token_version + 1").
-		Set("updated_at = ?", now).
-		Where("id = ?", id).
-		Returning("*").
-		Scan(ctx)
+		Set("updated_at = ?", now)
+	if active {
+		q = q.Set("deactivated_by = NULL").Set("deactivated_at = NULL")
+	} else {
+		q = q.Set("deactivated_by = ?", by).Set("deactivated_at = ?", now)
+	}
+	err := q.Where("id = ?", id).Returning("*").Scan(ctx)
 	if err != nil {
 		return nil, dbErr(err, "update user active")
 	}
@@ -146,4 +171,26 @@ func SwapUserAvatar(ctx context.Context, db bun.IDB, id uuid.UUID, key *string, 
 		return u, cur.AvatarKey, nil
 	}
 	return nil, nil, fmt.Errorf("update user avatar %s: the key kept changing", id)
+}
+
+// ReactivateSelfDeactivated switches a self-deactivated account back on. The
+// condition is part of the update, so an administrator's deactivation or a
+// purge in between wins; ErrNotFound then.
+func ReactivateSelfDeactivated(ctx context.Context, db bun.IDB, id uuid.UUID, now time.Time) (*User, error) {
+	u := new(User)
+	err := db.NewUpdate().Model(u).
+		Set("active = ?", true).
+		Set("token_version = token_version + 1").
+		Set("updated_at = ?", now).
+		Set("deactivated_by = NULL").
+		Set("deactivated_at = NULL").
+		Where("id = ?", id).
+		Where("NOT active").
+		Where("deactivated_by = ?", DeactivatedSelf).
+		Returning("*").
+		Scan(ctx)
+	if err != nil {
+		return nil, dbErr(err, "reactivate user")
+	}
+	return u, nil
 }

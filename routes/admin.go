@@ -50,7 +50,7 @@ func (h adminHandlers) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(h.codeSent(sent, "a sign-in code was sent to your email"))
+	return c.JSON(h.codeSent(sent, h.text(c, "msg.login_code_sent")))
 }
 
 func (h adminHandlers) verifyLogin(c *fiber.Ctx) error {
@@ -135,4 +135,12 @@ func (h adminHandlers) updateUser(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(adminUserJSON{User: h.user(u)})
+}
+
+// eraseUser erases a user at once (row, products, sessions, avatar).
+func (h adminHandlers) eraseUser(c *fiber.Ctx) error {
+	if err := h.app.EraseUser(c.UserContext(), middleware.CurrentAdmin(c), c.Params("id")); err != nil {
+		return err
+	}
+	return c.JSON(messageJSON{h.text(c, "msg.user_erased")})
 }

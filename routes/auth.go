@@ -47,7 +47,7 @@ func (h authHandlers) register(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(h.codeSent(sent, "a verification code was sent to your email"))
+	return c.JSON(h.codeSent(sent, h.text(c, "msg.register_code_sent")))
 }
 
 func (h authHandlers) verifyRegistration(c *fiber.Ctx) error {
@@ -71,7 +71,7 @@ func (h authHandlers) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(h.codeSent(sent, "a sign-in code was sent to your email"))
+	return c.JSON(h.codeSent(sent, h.text(c, "msg.login_code_sent")))
 }
 
 func (h authHandlers) verifyLogin(c *fiber.Ctx) error {
@@ -94,7 +94,7 @@ func (h authHandlers) forgotPassword(c *fiber.Ctx) error {
 	if err := h.app.ForgotPassword(c.UserContext(), in); err != nil {
 		return err
 	}
-	return c.JSON(messageJSON{"if an active account uses this email, a reset code was sent to it"})
+	return c.JSON(messageJSON{h.text(c, "msg.reset_requested")})
 }
 
 func (h authHandlers) verifyPasswordCode(c *fiber.Ctx) error {
@@ -116,7 +116,7 @@ func (h authHandlers) resetPassword(c *fiber.Ctx) error {
 	if err := h.app.ResetPassword(c.UserContext(), in); err != nil {
 		return err
 	}
-	return c.JSON(messageJSON{"your password was changed; sign in with the new one"})
+	return c.JSON(messageJSON{h.text(c, "msg.password_reset_done")})
 }
 
 func (h authHandlers) resendCode(c *fiber.Ctx) error {
@@ -128,5 +128,5 @@ func (h authHandlers) resendCode(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(resendJSON{Message: "if a request is pending, a new code was sent", ExpiresIn: seconds(sent.ExpiresIn)})
+	return c.JSON(resendJSON{Message: h.text(c, "msg.code_resent"), ExpiresIn: seconds(sent.ExpiresIn)})
 }

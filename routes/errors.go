@@ -7,9 +7,12 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/acme/accounts/i18n"
 	"github.com/acme/accounts/models"
 )
 
@@ -24,10 +27,14 @@ type errorDetail struct {
 	Fields  map[string]string `json:"fields,omitempty"`
 }
 
-// apiError is an error already decided as an HTTP answer.
+// apiError is an error already decided as an HTTP answer. key names the
+// message in the language catalog (data fills it); detail.Message is the
+// English fallback for a key a language lacks.
 type apiError struct {
 	status int
 	detail errorDetail
+	key    string
+	data   map[string]any
 }
 
 // sentinels maps each domain error to its status and stable code. Codes are
@@ -55,48 +62,71 @@ var sentinels = []struct {
 func toAPIError(err error) apiError {
 	var verr *models.ValidationError
 	if errors.As(err, &verr) {
-		return apiError{http.StatusBadRequest, errorDetail{"validation_failed", "the request has invalid fields", verr.Fields}}
+		return apiError{status: http.StatusBadRequest, detail: errorDetail{"validation_failed", "the request has invalid fields", verr.Fields}}
 	}
 	var limited *models.RateLimitError
 	if errors.As(err, &limited) {
-		return apiError{http.StatusTooManyRequests, errorDetail{Code: "rate_limited", Message: "too many requests: wait before trying again"}}
+		return apiError{status: http.StatusTooManyRequests, detail: errorDetail{Code: "rate_limited", Message: "too many requests: wait before trying again"}, data: map[string]any{"RetryAfter": limited.RetryAfter}}
 	}
 	var down *models.UnavailableError
 	if errors.As(err, &down) {
-		return apiError{http.StatusServiceUnavailable, errorDetail{Code: "unavailable", Message: "the " + down.Dependency + " is unavailable, try again later"}}
+		return apiError{status: http.StatusServiceUnavailable, detail: errorDetail{Code: "unavailable", Message: "the " + down.Dependency + " is unavailable, try again later"}, key: "error.unavailable." + down.Dependency}
 	}
 	if errors.Is(err, models.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		return apiError{http.StatusServiceUnavailable, errorDetail{Code: "unavailable", Message: "a dependency is unavailable, try again later"}}
+		return apiError{status: http.StatusServiceUnavailable, detail: errorDetail{Code: "unavailable", Message: "a dependency is unavailable, try again later"}}
 	}
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) {
-			return apiError{s.status, errorDetail{Code: s.code, Message: s.err.Error()}}
+			return apiError{status: s.status, detail: errorDetail{Code: s.code, Message: s.err.Error()}}
 		}
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		switch fe.Code {
 		case http.StatusRequestEntityTooLarge:
-			return apiError{fe.Code, errorDetail{Code: "payload_too_large", Message: models.ErrTooLarge.Error()}}
+			return apiError{status: fe.Code, detail: errorDetail{Code: "payload_too_large", Message: models.ErrTooLarge.Error()}}
 		case http.StatusNotFound:
-			return apiError{fe.Code, errorDetail{Code: "not_found", Message: "no such route"}}
+			return apiError{status: fe.Code, detail: errorDetail{Code: "not_found", Message: "no such route"}, key: "error.no_route"}
 		case http.StatusMethodNotAllowed:
-			return apiError{fe.Code, errorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}}
+			return apiError{status: fe.Code, detail: errorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}}
 		case http.StatusBadRequest:
-			return apiError{fe.Code, errorDetail{Code: "validation_failed", Message: "the request is malformed", Fields: map[string]string{"body": fe.Message}}}
+			return apiError{status: fe.Code, detail: errorDetail{Code: "validation_failed", Message: "the request is malformed", Fields: map[string]string{"body": fe.Message}}, key: "error.malformed"}
 		case http.StatusUnsupportedMediaType:
-			return apiError{fe.Code, errorDetail{Code: "unsupported_media_type", Message: fe.Message}}
+			return apiError{status: fe.Code, detail: errorDetail{Code: "unsupported_media_type", Message: fe.Message}}
 		case http.StatusServiceUnavailable, http.StatusRequestTimeout:
-			return apiError{http.StatusServiceUnavailable, errorDetail{Code: "unavailable", Message: "the server is busy, try again later"}}
+			return apiError{status: http.StatusServiceUnavailable, detail: errorDetail{Code: "unavailable", Message: "the server is busy, try again later"}, key: "error.busy"}
 		}
 	}
-	return apiError{http.StatusInternalServerError, errorDetail{Code: "internal", Message: "internal error"}}
+	return apiError{status: http.StatusInternalServerError, detail: errorDetail{Code: "internal", Message: "internal error"}}
+}
+
+// localize writes the message in the answer's language; the code never
+// changes. A message the catalog lacks (or cannot fill) stays English.
+func (ae *apiError) localize(cat *i18n.Catalog, locale string) {
+	key := ae.key
+	if key == "" {
+		key = "error." + ae.detail.Code
+	}
+	if !cat.Has(locale, key) {
+		return
+	}
+	data := map[string]any{}
+	for k, v := range ae.data {
+		data[k] = v
+	}
+	if d, ok := data["RetryAfter"].(time.Duration); ok {
+		data["Wait"] = cat.In(locale, d)
+	}
+	if msg := cat.T(locale, key, data); !strings.Contains(msg, "<no value>") {
+		ae.detail.Message = msg
+	}
 }
 
 // errorHandler is Fiber's ErrorHandler: every error of every route ends here.
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+func errorHandler(log *slog.Logger, cat *i18n.Catalog) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		ae := toAPIError(err)
+		ae.localize(cat, answerLocale(c, cat))
 		reqID, _ := c.Locals("requestid").(string)
 		switch {
 		case ae.status >= 500:

@@ -16,6 +16,7 @@ type userJSON struct {
 	FirstName string    `json:"first_name"`
 	LastName  string    `json:"last_name"`
 	Phone     *string   `json:"phone"`
+	Locale    *string   `json:"locale"`
 	AvatarURL *string   `json:"avatar_url"`
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`
@@ -57,6 +58,7 @@ func (p presenter) user(u *models.User) userJSON {
 		FirstName: u.FirstName,
 		LastName:  u.LastName,
 		Phone:     u.Phone,
+		Locale:    u.Locale,
 		AvatarURL: p.app.AvatarURL(u.AvatarKey),
 		Active:    u.Active,
 		CreatedAt: u.CreatedAt.UTC(),

@@ -99,7 +99,7 @@ func (h productHandlers) delete(c *fiber.Ctx) error {
 	if err := h.app.DeleteProduct(c.UserContext(), middleware.CurrentUser(c), id); err != nil {
 		return err
 	}
-	return c.JSON(messageJSON{"the product has been deleted"})
+	return c.JSON(messageJSON{h.text(c, "msg.product_deleted")})
 }
 
 // productID parses the {id} of the path. A malformed id answers 404 like an

@@ -72,7 +72,7 @@ func New(a *app.App, o Options) *fiber.App {
 	f := fiber.New(fiber.Config{
 		AppName:      "accounts",
 		BodyLimit:    bodyLimit,
-		ErrorHandler: errorHandler(o.Log),
+		ErrorHandler: errorHandler(o.Log, a.Catalog()),
 		// goccy/go-json encodes the same output as encoding/json with far
 		// fewer allocations; encoding is a visible share of GET /users/me.
 		JSONEncoder:             json.Marshal,
@@ -88,6 +88,7 @@ func New(a *app.App, o Options) *fiber.App {
 	f.Use(recover.New())
 	f.Use(requestid.New())
 	f.Use(o.Metrics.Middleware())
+	f.Use(requestContext(a.Catalog()))
 	if len(o.CORSOrigins) > 0 {
 		f.Use(cors.New(cors.Config{
 			AllowOrigins: strings.Join(o.CORSOrigins, ","),
@@ -137,6 +138,8 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Post("/auth/code/resend", jsonLimit, auth.resendCode)
 	api.Post("/auth/token/refresh", jsonLimit, sessions.refresh(models.RoleUser))
 	api.Post("/auth/logout", jsonLimit, middleware.VerifyToken(o.JWTSecret, models.RoleUser), sessions.logout(models.RoleUser))
+	api.Post("/auth/reactivate", jsonLimit, auth.reactivate)
+	api.Post("/auth/reactivate/verify", jsonLimit, auth.verifyReactivation)
 
 	// The signed-in user and their products (role user).
 	// Routes that take JSON keep the 1 MiB limit; the avatar upload is bounded
@@ -170,6 +173,7 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Get("/admin/users", requireAdmin, admin.listUsers)
 	api.Get("/admin/users/:id", requireAdmin, admin.showUser)
 	api.Patch("/admin/users/:id", requireAdmin, jsonLimit, admin.updateUser)
+	api.Delete("/admin/users/:id", requireAdmin, admin.eraseUser)
 
 	return f
 }

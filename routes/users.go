@@ -71,7 +71,7 @@ func (h userHandlers) deleteMe(c *fiber.Ctx) error {
 	if err := h.app.Deactivate(c.UserContext(), middleware.CurrentUser(c)); err != nil {
 		return err
 	}
-	return c.JSON(messageJSON{"the account has been deactivated"})
+	return c.JSON(messageJSON{h.text(c, "msg.deactivated")})
 }
 
 // putAvatar takes the image from the multipart field "avatar". The file is

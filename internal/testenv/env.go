@@ -26,6 +26,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/acme/accounts/app"
+	"github.com/acme/accounts/i18n"
 	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/migrations"
@@ -71,6 +72,15 @@ type Config struct {
 	SMTPAddr       string // overrides the SMTP server (a dead port)
 	RateLimit      int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
 	ProxyHeader    string // PROXY_HEADER, trusted from the test client's address
+	// PurgeAfter is ACCOUNT_PURGE_AFTER (0 here: the purge erases nobody).
+	PurgeAfter time.Duration
+	// DefaultLocale and AppName are DEFAULT_LOCALE and APP_NAME ("en" and
+	// "Accounts" when empty).
+	DefaultLocale string
+	AppName       string
+	// WrapObjects, when set, wraps the object store the app uses (to make
+	// it fail, say); Env.Objects stays the real one.
+	WrapObjects func(app.ObjectStore) app.ObjectStore
 }
 
 // Env is one isolated server and its backends.
@@ -245,12 +255,27 @@ func New(t testing.TB, cfg Config) *Env {
 		mailer = e.Capture
 	}
 
+	if cfg.DefaultLocale == "" {
+		cfg.DefaultLocale = i18n.English
+	}
+	cat, err := i18n.New(cfg.DefaultLocale)
+	if err != nil {
+		t.Fatalf("i18n: %v", err)
+	}
+	tpl, err := mail.NewTemplates(cat, cfg.AppName, "")
+	if err != nil {
+		t.Fatalf("mail templates: %v", err)
+	}
+	objects := e.Objects
+	if cfg.WrapObjects != nil {
+		objects = cfg.WrapObjects(objects)
+	}
 	e.App = app.New(app.Deps{
-		DB: e.DB, Codes: e.Codes, Mailer: mailer, Objects: e.Objects, Events: metrics, Now: e.Clock.Now,
+		DB: e.DB, Codes: e.Codes, Mailer: mailer, Objects: objects, Events: metrics, Now: e.Clock.Now, Templates: tpl,
 		Options: app.Options{
 			TokenTTL: cfg.TokenTTL, RefreshReuseGrace: cfg.ReuseGrace, SessionIdleTTL: cfg.SessionIdleTTL,
 			SessionMaxTTL: cfg.SessionMaxTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: 4,
-			JWTSecret: e.Secret, AvatarMaxBytes: cfg.AvatarMax,
+			JWTSecret: e.Secret, AvatarMaxBytes: cfg.AvatarMax, AppName: cfg.AppName, PurgeAfter: cfg.PurgeAfter,
 		},
 	})
 	e.Fiber = routes.New(e.App, routes.Options{

@@ -97,6 +97,12 @@ func (e *Env) DoUnchecked(method, path string, body any, token string) *Response
 	return e.do(method, path, body, token, nil, false)
 }
 
+// DoWithHeaders is DoWith, for the language and notice tests.
+func (e *Env) DoWithHeaders(method, path string, body any, token string, headers map[string]string) *Response {
+	e.T.Helper()
+	return e.do(method, path, body, token, headers, true)
+}
+
 func (e *Env) do(method, path string, body any, token string, header map[string]string, checked bool) *Response {
 	e.T.Helper()
 	var reader io.Reader
