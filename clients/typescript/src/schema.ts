@@ -236,6 +236,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/reactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start bringing back a deactivated account
+         * @description For an account its owner deactivated (`DELETE /users/me`) and that is not erased yet:
+         *     checks the email and password and mails a `reactivate` code (same cooldown and limits as
+         *     every code). An unknown email, a wrong password and an account that is active get the
+         *     same `400 invalid_credentials`. An account an administrator deactivated gets
+         *     `403 account_inactive`, as at sign-in.
+         */
+        post: operations["reactivate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/reactivate/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish bringing back an account with its code
+         * @description Checks the `reactivate` code sent to the email, makes the account active again and
+         *     answers with a user token. `403 account_inactive` when an administrator deactivated the
+         *     account meanwhile.
+         */
+        post: operations["verifyReactivation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/me": {
         parameters: {
             query?: never;
@@ -575,13 +621,21 @@ export interface paths {
         get: operations["getUser"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Erase a user at once
+         * @description Erases the account for good, whatever its state: the row, its products, its sessions and
+         *     its avatar object. The email is free to register again at once. Should the object
+         *     storage be down, the account is erased all the same and the avatar object is deleted by
+         *     the purge job on a later run.
+         */
+        delete: operations["eraseUser"];
         options?: never;
         head?: never;
         /**
          * Activate or deactivate a user
          * @description `{"active": false}` deactivates the account and revokes all its tokens; `{"active": true}`
-         *     lets it sign in again.
+         *     lets it sign in again. An account an administrator deactivated cannot bring itself back
+         *     through `/auth/reactivate`, and is never erased by the purge.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -770,7 +824,15 @@ export interface components {
          * @description What a one-time code is for.
          * @enum {string}
          */
-        Purpose: "register" | "login" | "password" | "admin_login";
+        Purpose: "register" | "login" | "password" | "admin_login" | "reactivate";
+        /**
+         * @description The language of the account's mails and error messages: `uz` (Uzbek, Latin script), `ru`
+         *     or `en`. `null`: none chosen, so each request's `Accept-Language` decides (else the
+         *     server's `DEFAULT_LOCALE`).
+         * @example uz
+         * @enum {string|null}
+         */
+        AccountLocale: "uz" | "ru" | "en" | null;
         /** @example Ann */
         PersonName: string;
         /**
@@ -802,6 +864,7 @@ export interface components {
              * @example +998 90 123 45 67
              */
             phone: string | null;
+            locale: components["schemas"]["AccountLocale"];
             /**
              * @description Public URL of the avatar image; null when there is none.
              * @example https://cdn.example.com/avatars/01936b31-77aa-7bcd-8e9f-0a1b2c3d4e5f.jpg
@@ -822,6 +885,7 @@ export interface components {
             last_name: string;
             /** @example +998 90 123 45 67 */
             phone: string | null;
+            locale: components["schemas"]["AccountLocale"];
             /** @example https://cdn.example.com/avatars/01936b31-77aa-7bcd-8e9f-0a1b2c3d4e5f.jpg */
             avatar_url: string | null;
             active: boolean;
@@ -1126,6 +1190,12 @@ export interface components {
              * @example +998 90 123 45 67
              */
             phone?: string | null;
+            /**
+             * @description The language of mails and messages; `null` follows the request's `Accept-Language`
+             *     again. Any other value is `400 validation_failed`.
+             * @enum {string|null}
+             */
+            locale?: "uz" | "ru" | "en" | null;
         };
         AvatarUpload: {
             /**
@@ -1938,6 +2008,52 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    reactivate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["CodeSent"];
+            400: components["responses"]["BadRequestCredentials"];
+            403: components["responses"]["AccountInactive"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    verifyReactivation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyCodeRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["UserToken"];
+            400: components["responses"]["BadRequestCode"];
+            403: components["responses"]["AccountInactive"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getMe: {
         parameters: {
             query?: never;
@@ -2485,6 +2601,42 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["UserWithProducts"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    eraseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user's id.
+                 * @example 01936b2e-8f3a-7c4d-9e2b-5a6f7d8c9b0a
+                 */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user is erased. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "The user and all their data have been erased."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
