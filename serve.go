@@ -258,6 +258,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		AuthRateLimit: cfg.AuthRateLimit, RateLimitStore: b.limits, KeyPrefix: keyPrefix,
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 		RefreshCookie: cfg.RefreshCookie, Development: !cfg.Production(),
+		ServeMetrics: !cfg.Production(), AvatarRateLimit: cfg.AvatarRateLimit,
 	})
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
@@ -273,7 +274,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "docs", "http://"+displayAddr(ln.Addr().String())+"/docs")
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, metrics, errc)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
+		log.Info("metrics", "addr", cfg.MetricsAddr)
+	}
 	go func() { errc <- server.Listener(ln) }()
 	select {
 	case err := <-errc:
@@ -285,6 +295,25 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// serveMetrics serves /metrics on a listener of its own, so production can
+// keep it off the public one; a failure of that listener stops the server
+// through errc, like the main one.
+func serveMetrics(addr string, metrics *middleware.Metrics, errc chan<- error) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.HTTPHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+	}()
+	return func() { _ = srv.Close() }, nil
 }
 
 // sessionCleanupInterval is how often ended sessions are deleted. Ended

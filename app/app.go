@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"github.com/uptrace/bun"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/acme/accounts/i18n"
 	"github.com/acme/accounts/mail"
@@ -112,13 +113,16 @@ type App struct {
 	// about 160 MB while it is resized, so uploads queue instead of
 	// multiplying that by the number of clients.
 	imageSlots slots
-	validator  *validator.Validate
-	later      *background
-	purgeMu    sync.Mutex // one purge at a time in this process
-	templates  *mail.Templates
-	catalog    *i18n.Catalog
-	users      signIn[models.User]
-	admins     signIn[models.Admin]
+	// decodeMemory holds AvatarDecodeBudget bytes of pixel memory, reserved
+	// by each decode for what its image header says it needs.
+	decodeMemory *semaphore.Weighted
+	validator    *validator.Validate
+	later        *background
+	purgeMu      sync.Mutex // one purge at a time in this process
+	templates    *mail.Templates
+	catalog      *i18n.Catalog
+	users        signIn[models.User]
+	admins       signIn[models.Admin]
 	// refreshKey derives each refresh token from the previous one.
 	refreshKey []byte
 }
@@ -130,19 +134,20 @@ func New(d Deps) *App {
 		cpuSlots = runtime.GOMAXPROCS(0)
 	}
 	a := &App{
-		db:         d.DB,
-		codes:      d.Codes,
-		mailer:     d.Mailer,
-		objects:    d.Objects,
-		events:     d.Events,
-		log:        d.Log,
-		now:        d.Now,
-		opts:       d.Options,
-		passwords:  NewPasswords(d.Options.BcryptCost, cpuSlots),
-		imageSlots: newSlots(cpuSlots),
-		validator:  newValidator(),
-		later:      newBackground(),
-		refreshKey: derive(d.Options.JWTSecret, "refresh-tokens"),
+		db:           d.DB,
+		codes:        d.Codes,
+		mailer:       d.Mailer,
+		objects:      d.Objects,
+		events:       d.Events,
+		log:          d.Log,
+		now:          d.Now,
+		opts:         d.Options,
+		passwords:    NewPasswords(d.Options.BcryptCost, cpuSlots),
+		imageSlots:   newSlots(cpuSlots),
+		decodeMemory: semaphore.NewWeighted(AvatarDecodeBudget),
+		validator:    newValidator(),
+		later:        newBackground(),
+		refreshKey:   derive(d.Options.JWTSecret, "refresh-tokens"),
 	}
 	if a.opts.SessionMaxTTL <= 0 {
 		a.opts.SessionMaxTTL = 90 * 24 * time.Hour

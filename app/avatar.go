@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"time"
@@ -20,9 +21,16 @@ import (
 
 // Avatar limits and output, as the API documents them.
 const (
-	AvatarMaxPixels   = 40_000_000
-	AvatarSide        = 512
-	avatarJPEGQuality = 85
+	AvatarMaxPixels = 40_000_000
+	// AvatarDecodeBudget bounds the pixel memory of the decodes in flight,
+	// together: each upload reserves what its header says decoding will take
+	// (width x height x bytes per pixel) and waits while others hold the
+	// rest. One image costing more than the whole budget is refused, so a
+	// small file that inflates to gigabytes never gets decoded. 160 MiB takes
+	// a 40 MP 8-bit PNG, or a 20 MP JPEG even when EXIF rotates it.
+	AvatarDecodeBudget = 160 << 20
+	AvatarSide         = 512
+	avatarJPEGQuality  = 85
 	// avatarCleanupTimeout bounds removing an object after the request's
 	// own work is done or failed; it runs even if the client went away.
 	avatarCleanupTimeout = 10 * time.Second
@@ -48,11 +56,15 @@ func (a *App) ReplaceAvatar(ctx context.Context, u *models.User, data []byte) (s
 	if limit := a.opts.AvatarMaxBytes; limit > 0 && int64(len(data)) > limit {
 		return "", fmt.Errorf("avatar of %d bytes over %d: %w", len(data), limit, models.ErrTooLarge)
 	}
-	if err := a.imageSlots.acquire(ctx, "image"); err != nil {
+	up, err := checkAvatar(data)
+	if err != nil {
 		return "", err
 	}
-	img, err := processAvatar(data)
-	a.imageSlots.release()
+	if err := a.decodeMemory.Acquire(ctx, up.cost); err != nil {
+		return "", fmt.Errorf("wait for decode memory: %w", err)
+	}
+	img, err := a.decodeAvatar(ctx, up)
+	a.decodeMemory.Release(up.cost)
 	if err != nil {
 		return "", err
 	}
@@ -138,10 +150,19 @@ func imageFormat(b []byte) string {
 	return ""
 }
 
-// processAvatar checks an upload and turns it into the stored avatar: EXIF
-// orientation applied, centre-cropped to a square, scaled down to at most
-// AvatarSide, re-encoded as JPEG (or PNG when it has transparency).
-func processAvatar(data []byte) (*avatarImage, error) {
+// avatarUpload is an upload whose header has been checked: its format and
+// what decoding it will cost in memory.
+type avatarUpload struct {
+	data   []byte
+	format string
+	cost   int64
+}
+
+// checkAvatar reads only the upload's header: format from the bytes, size
+// in pixels, and the memory decoding it would take. A small file claiming
+// 30000x30000, or a 16-bit image whose pixels would not fit the budget, is
+// refused here, before any pixel memory exists.
+func checkAvatar(data []byte) (*avatarUpload, error) {
 	if len(data) == 0 {
 		return nil, models.NewValidationError(avatarField, "must not be empty")
 	}
@@ -157,8 +178,6 @@ func processAvatar(data []byte) (*avatarImage, error) {
 	default:
 		return nil, fmt.Errorf("avatar is not JPEG, PNG or WebP: %w", models.ErrUnsupportedMedia)
 	}
-	// The header alone says how big the decoded image would be: a small file
-	// claiming 30000x30000 is refused here, before any pixel memory exists.
 	cfg, err := decodeConfig(data)
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, models.NewValidationError(avatarField, "must be a readable JPEG, PNG or WebP image")
@@ -166,13 +185,71 @@ func processAvatar(data []byte) (*avatarImage, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > AvatarMaxPixels {
 		return nil, models.NewValidationError(avatarField, "must be at most 40 megapixels")
 	}
-	src, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
+	cost := decodeCost(format, cfg)
+	if cost > AvatarDecodeBudget {
+		return nil, models.NewValidationError(avatarField, "has too many pixels for its colour depth: use a smaller or 8-bit image")
+	}
+	return &avatarUpload{data: data, format: format, cost: cost}, nil
+}
+
+// decodeCost is the pixel memory decoding an image takes, from its header.
+func decodeCost(format string, cfg image.Config) int64 {
+	perPixel := bytesPerPixel(cfg.ColorModel)
+	if format == "jpeg" {
+		// EXIF orientation other than upright makes an NRGBA copy.
+		perPixel += 4
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * perPixel
+}
+
+// bytesPerPixel is what the standard decoders allocate per pixel for a
+// colour model; anything unknown is counted as the widest (16-bit RGBA).
+func bytesPerPixel(m color.Model) int64 {
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3 // 4:4:4, the largest JPEG sampling
+	case color.NYCbCrAModel, color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		return 4
+	}
+	return 8
+}
+
+// decodeAvatar runs processAvatar in one of the image slots: decoding and
+// resizing are CPU-bound, so they run about one per core.
+func (a *App) decodeAvatar(ctx context.Context, up *avatarUpload) (*avatarImage, error) {
+	if err := a.imageSlots.acquire(ctx, "image"); err != nil {
+		return nil, err
+	}
+	defer a.imageSlots.release()
+	return up.decode()
+}
+
+// processAvatar checks an upload and turns it into the stored avatar, with
+// no bound on memory or CPU: ReplaceAvatar runs the two steps with both.
+func processAvatar(data []byte) (*avatarImage, error) {
+	up, err := checkAvatar(data)
+	if err != nil {
+		return nil, err
+	}
+	return up.decode()
+}
+
+// decode turns a checked upload into the stored avatar: EXIF orientation
+// applied, centre-cropped to a square, scaled down to at most AvatarSide,
+// re-encoded as JPEG (or PNG when it has transparency).
+func (up *avatarUpload) decode() (*avatarImage, error) {
+	src, err := imaging.Decode(bytes.NewReader(up.data), imaging.AutoOrientation(true))
 	if err != nil {
 		return nil, models.NewValidationError(avatarField, "must be a readable JPEG, PNG or WebP image")
 	}
-	b := src.Bounds()
-	side := min(b.Dx(), b.Dy(), AvatarSide)
-	out := imaging.Fill(src, side, side, imaging.Center, imaging.Lanczos)
+	out := squareThumbnail(src, AvatarSide)
 
 	var buf bytes.Buffer
 	if out.Opaque() {
@@ -188,4 +265,22 @@ func processAvatar(data []byte) (*avatarImage, error) {
 		return nil, fmt.Errorf("encode avatar: %w", err)
 	}
 	return &avatarImage{body: buf.Bytes(), contentType: "image/png", ext: "png"}, nil
+}
+
+// squareThumbnail is the centred square of src scaled to at most side. The
+// square is a view into the decoded pixels (imaging.Fill would copy it
+// whole first), so the only large allocation stays the decode itself.
+func squareThumbnail(src image.Image, side int) *image.NRGBA {
+	b := src.Bounds()
+	sq := min(b.Dx(), b.Dy())
+	side = min(sq, side)
+	viewer, ok := src.(interface {
+		SubImage(image.Rectangle) image.Image
+	})
+	if !ok {
+		return imaging.Fill(src, side, side, imaging.Center, imaging.Lanczos)
+	}
+	origin := b.Min.Add(image.Pt((b.Dx()-sq)/2, (b.Dy()-sq)/2))
+	square := viewer.SubImage(image.Rectangle{Min: origin, Max: origin.Add(image.Pt(sq, sq))})
+	return imaging.Resize(square, side, side, imaging.Lanczos)
 }

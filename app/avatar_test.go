@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"strings"
 	"sync"
 	"testing"
 
@@ -68,13 +69,17 @@ func jpegOf(t *testing.T, img image.Image) []byte {
 }
 
 // pngClaiming is a PNG of a few bytes whose header claims w x h.
-func pngClaiming(w, h uint32) []byte {
+func pngClaiming(w, h uint32) []byte { return pngHeader(w, h, 8, 6) }
+
+// pngHeader is a PNG of only its header: what checkAvatar reads. depth and
+// colorType are the IHDR fields (6 is RGBA, 0 grey).
+func pngHeader(w, h uint32, depth, colorType byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6
+	ihdr[8], ihdr[9] = depth, colorType
 	_ = binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
 	b.WriteString("IHDR")
 	b.Write(ihdr)
@@ -148,6 +153,68 @@ func TestProcessAvatarRefusals(t *testing.T) {
 		_, err := processAvatar(pngClaiming(size[0], size[1]))
 		if !errors.As(err, &verr) || verr.Fields["avatar"] != "must be at most 40 megapixels" {
 			t.Errorf("%dx%d: %v", size[0], size[1], err)
+		}
+	}
+}
+
+// TestAvatarDecodeBudget: what an image costs to decode is read from its
+// header as width x height x bytes per pixel, so a 16-bit image under the
+// pixel limit but over the memory budget is refused before decoding, while
+// the same pixels at 8 bits pass.
+func TestAvatarDecodeBudget(t *testing.T) {
+	var verr *models.ValidationError
+	for _, c := range []struct {
+		name             string
+		data             []byte
+		wantCost         int64
+		refusedForMemory bool
+	}{
+		{"16-bit RGBA 6320x6320", pngHeader(6320, 6320, 16, 6), 6320 * 6320 * 8, true},
+		{"8-bit RGBA 6320x6320", pngHeader(6320, 6320, 8, 6), 6320 * 6320 * 4, false},
+		{"16-bit grey 6320x6320", pngHeader(6320, 6320, 16, 0), 6320 * 6320 * 2, false},
+		{"8-bit grey 6000x6000", pngHeader(6000, 6000, 8, 0), 6000 * 6000, false},
+		{"16-bit RGBA 4000x4000", pngHeader(4000, 4000, 16, 6), 4000 * 4000 * 8, false},
+	} {
+		up, err := checkAvatar(c.data)
+		if c.refusedForMemory {
+			if !errors.As(err, &verr) || !strings.Contains(verr.Fields["avatar"], "colour depth") {
+				t.Errorf("%s: %v, want refused for its decode memory", c.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if up.cost != c.wantCost || up.cost > AvatarDecodeBudget {
+			t.Errorf("%s: cost %d, want %d within %d", c.name, up.cost, c.wantCost, AvatarDecodeBudget)
+		}
+	}
+	// A JPEG counts its pixels at 4:4:4 plus the copy EXIF rotation makes.
+	if got := decodeCost("jpeg", image.Config{ColorModel: color.YCbCrModel, Width: 100, Height: 10}); got != 100*10*7 {
+		t.Errorf("jpeg cost %d", got)
+	}
+}
+
+// TestAvatarCropsTheCentre: the square is cut from the middle of the image.
+func TestAvatarCropsTheCentre(t *testing.T) {
+	src := image.NewNRGBA(image.Rect(0, 0, 900, 300))
+	for x := 0; x < 900; x++ {
+		c := color.NRGBA{R: 255, A: 255}
+		if x >= 300 && x < 600 {
+			c = color.NRGBA{G: 255, A: 255}
+		}
+		for y := 0; y < 300; y++ {
+			src.SetNRGBA(x, y, c)
+		}
+	}
+	out := squareThumbnail(src.SubImage(image.Rect(0, 0, 900, 300)), 512)
+	if out.Bounds().Dx() != 300 || out.Bounds().Dy() != 300 {
+		t.Fatalf("size %v, want 300x300 (never scaled up)", out.Bounds())
+	}
+	for _, x := range []int{0, 150, 299} {
+		if c := out.NRGBAAt(x, 150); c.G < 200 || c.R > 50 {
+			t.Errorf("pixel %d: %v, want the green centre only", x, c)
 		}
 	}
 }

@@ -64,6 +64,9 @@ type Config struct {
 	PurgeAfter       time.Duration // ACCOUNT_PURGE_AFTER: self-deactivated accounts are erased after this; 0 never
 	PurgeInterval    time.Duration // PURGE_INTERVAL: how often the purge job runs
 
+	MetricsAddr     string // METRICS_ADDR: a listener of its own for /metrics (production serves it nowhere else)
+	AvatarRateLimit int    // AVATAR_RATE_LIMIT: avatar uploads per user per hour on one instance; 0 off
+
 	AutoMigrate   bool // MIGRATE_ON_START: run pending migrations on `serve`
 	LogLevel      string
 	EnablePprof   bool // PPROF: expose /debug/pprof (off by default: it leaks internals)
@@ -130,6 +133,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		MailTemplatesDir:   p.str("MAIL_TEMPLATES_DIR", ""),
 		PurgeAfter:         p.days("ACCOUNT_PURGE_AFTER", 30*24*time.Hour),
 		PurgeInterval:      p.duration("PURGE_INTERVAL", time.Hour, time.Second),
+		MetricsAddr:        p.str("METRICS_ADDR", ""),
+		AvatarRateLimit:    p.integer("AVATAR_RATE_LIMIT", 30, 0, 1_000_000),
 		AutoMigrate:        p.boolean("MIGRATE_ON_START", true),
 		LogLevel:           p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		EnablePprof:        p.boolean("PPROF", false),

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,13 +22,76 @@ func Deadline(d time.Duration) fiber.Handler {
 	}
 }
 
-// JSONBodyLimit rejects bodies over limit bytes. The server-wide limit must
-// allow avatar uploads; every other route keeps this smaller one.
-func JSONBodyLimit(limit int) fiber.Handler {
+// LimitBody reads the request body, refusing it with 413 as soon as it is
+// known to pass limit bytes. The server streams request bodies, so no more
+// than its first 8 KiB are buffered before this runs: a declared length over
+// the limit is refused without reading further, and a chunked body is read
+// no further than limit+1 bytes. A refused connection is closed rather than drained, so a
+// client cannot hold it open by sending slowly.
+//
+// Compressed bodies are refused (415): a small gzip body can expand to
+// gigabytes, and no client of a JSON API needs to compress its requests.
+func LimitBody(limit int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if len(c.Request().Body()) > limit || c.Request().Header.ContentLength() > limit {
-			return fmt.Errorf("body over %d bytes: %w", limit, models.ErrTooLarge)
+		req := c.Request()
+		if ce := req.Header.Peek(fiber.HeaderContentEncoding); len(ce) > 0 && string(ce) != "identity" {
+			c.Context().SetConnectionClose()
+			return fmt.Errorf("request body with Content-Encoding %q: %w", ce, models.ErrUnsupportedMedia)
 		}
+		if !req.IsBodyStream() {
+			if len(req.Body()) > limit {
+				return tooLarge(c, limit)
+			}
+			return c.Next()
+		}
+		if req.Header.ContentLength() > limit {
+			return tooLarge(c, limit)
+		}
+		body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
+		if err != nil {
+			c.Context().SetConnectionClose()
+			return fiber.NewError(fiber.StatusBadRequest, "unreadable body")
+		}
+		if len(body) > limit {
+			return tooLarge(c, limit)
+		}
+		// The body now sits in memory; handlers read it as usual.
+		req.SetBodyRaw(body)
+		return c.Next()
+	}
+}
+
+func tooLarge(c *fiber.Ctx, limit int) error {
+	c.Context().SetConnectionClose()
+	return fmt.Errorf("body over %d bytes: %w", limit, models.ErrTooLarge)
+}
+
+// LimitURI refuses a request whose target is longer than limit bytes with
+// 414. Targets too long for the server's read buffer never get this far:
+// the server answers them 431 with the oversized header block.
+func LimitURI(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(c.Request().Header.RequestURI()) > limit {
+			return fiber.ErrRequestURITooLong
+		}
+		return c.Next()
+	}
+}
+
+// SetSecurityHeaders adds the headers every answer carries. The error
+// handler calls it too, since answers the server gives before routing
+// (oversized headers, malformed requests) pass no middleware.
+func SetSecurityHeaders(c *fiber.Ctx) {
+	h := &c.Response().Header
+	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	h.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	h.Set(fiber.HeaderXFrameOptions, "DENY")
+}
+
+// SecurityHeaders is SetSecurityHeaders for every routed request.
+func SecurityHeaders() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		SetSecurityHeaders(c)
 		return c.Next()
 	}
 }

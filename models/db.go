@@ -127,21 +127,24 @@ func isUniqueViolation(err error) bool {
 }
 
 func isConnectionError(err error) bool {
+	// Any failure to connect is an outage, whatever the server said: a
+	// dropped or renamed database (3D000) or changed credentials (28P01)
+	// arrive as a PgError inside the ConnectError and are no bug of ours.
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		// Class 08 is connection exceptions, 57P0x the server shutting down,
-		// 53xxx insufficient resources (too many connections).
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || strings.HasPrefix(pgErr.Code, "53")
+		return isUnavailableSQLState(pgErr.Code)
 	}
 	var sqlErr *sqlite.Error
 	if errors.As(err, &sqlErr) {
 		code := sqlErr.Code() & 0xff
 		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED || code == sqlite3.SQLITE_IOERR || code == sqlite3.SQLITE_CANTOPEN || code == sqlite3.SQLITE_FULL
 	}
-	var connErr *pgconn.ConnectError
 	var netErr net.Error
-	return errors.As(err, &connErr) ||
-		errors.As(err, &netErr) ||
+	return errors.As(err, &netErr) ||
 		errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, sql.ErrConnDone) ||
 		errors.Is(err, syscall.ECONNREFUSED) ||
@@ -149,6 +152,20 @@ func isConnectionError(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) ||
 		pgconn.Timeout(err) ||
 		strings.Contains(err.Error(), "database is closed")
+}
+
+// isUnavailableSQLState reports the SQLSTATE classes that mean the database
+// cannot serve us right now: 08 connection exceptions, 57P operator
+// intervention (admin shutdown, crash, cannot connect now), 53 insufficient
+// resources (too many connections), 3D000 the database is gone, 28 the
+// credentials are refused.
+func isUnavailableSQLState(code string) bool {
+	for _, prefix := range []string{"08", "57P", "53", "3D000", "28"} {
+		if strings.HasPrefix(code, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // InTx runs fn in one transaction. Failing to begin or commit is translated

@@ -702,9 +702,11 @@ func TestMailDownPasswordResetAnswersAlike(t *testing.T) {
 		t.Fatalf("the pending reset did not survive a failed resend mail: %v", err)
 	}
 
+	// Password-reset mails are sent only for real accounts, so counting
+	// their failures would tell accounts apart (TestMetricsTellStatusesNotAccounts).
 	r := e.Do("GET", "/metrics", nil, "")
-	if want := `auth_codes_total{event="mail_failed",purpose="password"} 2`; !strings.Contains(string(r.Body), want) {
-		t.Errorf("metrics lack %s", want)
+	if bad := `event="mail_failed",purpose="password"`; strings.Contains(string(r.Body), bad) {
+		t.Errorf("metrics count password-reset mails: %s", bad)
 	}
 }
 
@@ -820,10 +822,10 @@ func TestOpsRoutes(t *testing.T) {
 	e.RegisterUser(e.Email("metrics"))
 	r = e.Do("GET", "/metrics", nil, "")
 	for _, want := range []string{
-		`auth_codes_total{event="sent",purpose="register"} 1`,
-		`auth_codes_total{event="verified",purpose="register"} 1`,
-		`http_requests_total{method="POST",route="/api/v1/auth/register",status="200"} 1`,
-		`http_request_duration_seconds_bucket`,
+		`accounts_auth_codes_total{event="sent",purpose="register"} 1`,
+		`accounts_auth_codes_total{event="verified",purpose="register"} 1`,
+		`accounts_http_requests_total{method="POST",route="/api/v1/auth/register",status="200"} 1`,
+		`accounts_http_request_duration_seconds_bucket`,
 	} {
 		if !strings.Contains(string(r.Body), want) {
 			t.Errorf("metrics lack %s", want)

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/acme/accounts/i18n"
+	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/models"
 )
 
@@ -90,7 +91,13 @@ func toAPIError(err error) apiError {
 		case http.StatusMethodNotAllowed:
 			return apiError{status: fe.Code, detail: errorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}}
 		case http.StatusBadRequest:
-			return apiError{status: fe.Code, detail: errorDetail{Code: "validation_failed", Message: "the request is malformed", Fields: map[string]string{"body": fe.Message}}, key: "error.malformed"}
+			// fe.Message may quote the raw request (Fiber's parse errors
+			// do, headers and all): it is logged, never answered.
+			return apiError{status: fe.Code, detail: errorDetail{Code: "validation_failed", Message: "the request is malformed", Fields: map[string]string{"request": "could not be parsed"}}, key: "error.malformed"}
+		case http.StatusRequestHeaderFieldsTooLarge:
+			return apiError{status: fe.Code, detail: errorDetail{Code: "headers_too_large", Message: "the request's headers are too large"}}
+		case http.StatusRequestURITooLong:
+			return apiError{status: fe.Code, detail: errorDetail{Code: "uri_too_long", Message: "the request's URL is too long"}}
 		case http.StatusUnsupportedMediaType:
 			return apiError{status: fe.Code, detail: errorDetail{Code: "unsupported_media_type", Message: fe.Message}}
 		case http.StatusServiceUnavailable, http.StatusRequestTimeout:
@@ -125,6 +132,7 @@ func (ae *apiError) localize(cat *i18n.Catalog, locale string) {
 // errorHandler is Fiber's ErrorHandler: every error of every route ends here.
 func errorHandler(log *slog.Logger, cat *i18n.Catalog) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		middleware.SetSecurityHeaders(c)
 		ae := toAPIError(err)
 		ae.localize(cat, answerLocale(c, cat))
 		reqID, _ := c.Locals("requestid").(string)

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/pprof"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/gofiber/fiber/v2/middleware/skip"
 
 	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/docs"
@@ -21,8 +22,17 @@ import (
 	"github.com/acme/accounts/models"
 )
 
-// JSONBodyLimit is the largest JSON body any route accepts.
-const JSONBodyLimit = 1 << 20
+// Request size limits. JSONBodyLimit is the largest body any route but the
+// avatar upload accepts. The read buffer bounds the request line plus
+// headers (past it: 431); a target over MaxURILength that still fits is 414.
+const (
+	JSONBodyLimit  = 1 << 20
+	ReadBufferSize = 16 << 10
+	MaxURILength   = 8 << 10
+)
+
+// avatarPath is the one route that takes a body larger than JSONBodyLimit.
+const avatarPath = "/api/v1/users/me/avatar"
 
 // Options are what the HTTP layer needs besides the app.
 type Options struct {
@@ -50,6 +60,12 @@ type Options struct {
 	RefreshCookie bool
 	// Development drops the cookie's Secure flag (plain http on localhost).
 	Development bool
+	// ServeMetrics serves /metrics on this listener (development; production
+	// serves it only on METRICS_ADDR).
+	ServeMetrics bool
+	// AvatarRateLimit is how many avatar uploads one user may make per hour
+	// on this instance; 0 turns the limit off.
+	AvatarRateLimit int
 }
 
 // New builds the Fiber app with every route.
@@ -63,16 +79,19 @@ func New(a *app.App, o Options) *fiber.App {
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 15 * time.Second
 	}
-	// The server-wide limit must let an avatar through (plus multipart
-	// framing); JSON routes keep their own 1 MiB limit below.
-	bodyLimit := JSONBodyLimit
-	if n := int(o.AvatarMaxBytes) + 64<<10; n > bodyLimit {
-		bodyLimit = n
-	}
+	// The avatar's limit: the file plus its multipart framing.
+	avatarLimit := max(int(o.AvatarMaxBytes)+64<<10, JSONBodyLimit)
 	f := fiber.New(fiber.Config{
-		AppName:      "accounts",
-		BodyLimit:    bodyLimit,
-		ErrorHandler: errorHandler(o.Log, a.Catalog()),
+		AppName: "accounts",
+		// Bodies are streamed: the server reads none of a body before routing,
+		// and LimitBody below reads each one only as far as its route allows.
+		// Without this the server would buffer every body up to the avatar's
+		// limit before knowing the route.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		BodyLimit:                    JSONBodyLimit,
+		ReadBufferSize:               ReadBufferSize,
+		ErrorHandler:                 errorHandler(o.Log, a.Catalog()),
 		// goccy/go-json encodes the same output as encoding/json with far
 		// fewer allocations; encoding is a visible share of GET /users/me.
 		JSONEncoder:             json.Marshal,
@@ -85,9 +104,15 @@ func New(a *app.App, o Options) *fiber.App {
 		TrustedProxies:          o.TrustedProxies,
 	})
 
-	f.Use(recover.New())
 	f.Use(requestid.New())
+	// Metrics answer errors themselves so they count the real status; a
+	// panic recovered inside them is counted as the 500 it becomes.
 	f.Use(o.Metrics.Middleware())
+	f.Use(recover.New())
+	f.Use(middleware.SecurityHeaders())
+	f.Use(middleware.LimitURI(MaxURILength))
+	jsonBody := middleware.LimitBody(JSONBodyLimit)
+	f.Use(skip.New(jsonBody, func(c *fiber.Ctx) bool { return c.Method() == fiber.MethodPut && c.Path() == avatarPath }))
 	f.Use(requestContext(a.Catalog()))
 	if len(o.CORSOrigins) > 0 {
 		f.Use(cors.New(cors.Config{
@@ -110,11 +135,12 @@ func New(a *app.App, o Options) *fiber.App {
 	auth := authHandlers{app: a, presenter: p, sessions: sessions}
 	users := userHandlers{app: a, presenter: p, sessions: sessions}
 	requireUser := middleware.RequireUser(o.JWTSecret, a.DB(), a.Now)
-	jsonLimit := middleware.JSONBodyLimit(JSONBodyLimit)
 
 	f.Get("/healthz", ops.healthz)
 	f.Get("/readyz", ops.readyz)
-	f.Get("/metrics", o.Metrics.Handler())
+	if o.ServeMetrics {
+		f.Get("/metrics", o.Metrics.Handler())
+	}
 	f.Get("/openapi.yaml", ops.openapi)
 	docsUI := adaptor.HTTPHandler(docs.UIHandler("Accounts API", "/openapi.yaml", "/docs"))
 	f.Get("/docs", docsUI)
@@ -128,35 +154,39 @@ func New(a *app.App, o Options) *fiber.App {
 		api.Use("/auth", limit)
 		api.Use("/admin/auth", limit)
 	}
-	api.Post("/auth/register", jsonLimit, auth.register)
-	api.Post("/auth/register/verify", jsonLimit, auth.verifyRegistration)
-	api.Post("/auth/login", jsonLimit, auth.login)
-	api.Post("/auth/login/verify", jsonLimit, auth.verifyLogin)
-	api.Post("/auth/password/forgot", jsonLimit, auth.forgotPassword)
-	api.Post("/auth/password/verify", jsonLimit, auth.verifyPasswordCode)
-	api.Post("/auth/password/reset", jsonLimit, auth.resetPassword)
-	api.Post("/auth/code/resend", jsonLimit, auth.resendCode)
-	api.Post("/auth/token/refresh", jsonLimit, sessions.refresh(models.RoleUser))
-	api.Post("/auth/logout", jsonLimit, middleware.VerifyToken(o.JWTSecret, models.RoleUser), sessions.logout(models.RoleUser))
-	api.Post("/auth/reactivate", jsonLimit, auth.reactivate)
-	api.Post("/auth/reactivate/verify", jsonLimit, auth.verifyReactivation)
+	api.Post("/auth/register", auth.register)
+	api.Post("/auth/register/verify", auth.verifyRegistration)
+	api.Post("/auth/login", auth.login)
+	api.Post("/auth/login/verify", auth.verifyLogin)
+	api.Post("/auth/password/forgot", auth.forgotPassword)
+	api.Post("/auth/password/verify", auth.verifyPasswordCode)
+	api.Post("/auth/password/reset", auth.resetPassword)
+	api.Post("/auth/code/resend", auth.resendCode)
+	api.Post("/auth/token/refresh", sessions.refresh(models.RoleUser))
+	api.Post("/auth/logout", middleware.VerifyToken(o.JWTSecret, models.RoleUser), sessions.logout(models.RoleUser))
+	api.Post("/auth/reactivate", auth.reactivate)
+	api.Post("/auth/reactivate/verify", auth.verifyReactivation)
 
 	// The signed-in user and their products (role user).
-	// Routes that take JSON keep the 1 MiB limit; the avatar upload is bounded
-	// by the server-wide limit instead, sized for AvatarMaxBytes.
+	// Routes that take JSON keep the 1 MiB limit; the avatar upload has its
+	// own, sized for AvatarMaxBytes, and a per-user limit on top.
 	products := productHandlers{app: a, presenter: p}
 	api.Get("/users/me", middleware.RequireUserWithProducts(o.JWTSecret, a.DB(), a.Now, app.MeProductsLimit), users.me)
-	api.Patch("/users/me", jsonLimit, requireUser, users.updateMe)
+	api.Patch("/users/me", requireUser, users.updateMe)
 	api.Delete("/users/me", requireUser, users.deleteMe)
-	api.Put("/users/me/password", jsonLimit, requireUser, users.changePassword)
-	api.Put("/users/me/avatar", requireUser, users.putAvatar)
+	api.Put("/users/me/password", requireUser, users.changePassword)
+	avatarUpload := []fiber.Handler{middleware.LimitBody(avatarLimit), requireUser}
+	if o.AvatarRateLimit > 0 {
+		avatarUpload = append(avatarUpload, middleware.RateLimitPerUser(o.AvatarRateLimit, time.Hour))
+	}
+	api.Put("/users/me/avatar", append(avatarUpload, users.putAvatar)...)
 	api.Delete("/users/me/avatar", requireUser, users.deleteAvatar)
 	api.Get("/users/me/sessions", requireUser, sessions.list)
 	api.Delete("/users/me/sessions/:id", requireUser, sessions.delete)
 	api.Get("/products", requireUser, products.list)
-	api.Post("/products", jsonLimit, requireUser, products.create)
+	api.Post("/products", requireUser, products.create)
 	api.Get("/products/:id", requireUser, products.get)
-	api.Patch("/products/:id", jsonLimit, requireUser, products.update)
+	api.Patch("/products/:id", requireUser, products.update)
 	api.Delete("/products/:id", requireUser, products.delete)
 	if o.UploadsDir != "" {
 		f.Get("/uploads/*", uploadsHandler(o.UploadsDir))
@@ -165,14 +195,14 @@ func New(a *app.App, o Options) *fiber.App {
 	// Admin (role admin).
 	admin := adminHandlers{app: a, presenter: p, sessions: sessions}
 	requireAdmin := middleware.RequireAdmin(o.JWTSecret, a.DB(), a.Now)
-	api.Post("/admin/auth/login", jsonLimit, admin.login)
-	api.Post("/admin/auth/login/verify", jsonLimit, admin.verifyLogin)
-	api.Post("/admin/auth/token/refresh", jsonLimit, sessions.refresh(models.RoleAdmin))
-	api.Post("/admin/auth/logout", jsonLimit, middleware.VerifyToken(o.JWTSecret, models.RoleAdmin), sessions.logout(models.RoleAdmin))
-	api.Post("/admin/admins", requireAdmin, jsonLimit, admin.createAdmin)
+	api.Post("/admin/auth/login", admin.login)
+	api.Post("/admin/auth/login/verify", admin.verifyLogin)
+	api.Post("/admin/auth/token/refresh", sessions.refresh(models.RoleAdmin))
+	api.Post("/admin/auth/logout", middleware.VerifyToken(o.JWTSecret, models.RoleAdmin), sessions.logout(models.RoleAdmin))
+	api.Post("/admin/admins", requireAdmin, admin.createAdmin)
 	api.Get("/admin/users", requireAdmin, admin.listUsers)
 	api.Get("/admin/users/:id", requireAdmin, admin.showUser)
-	api.Patch("/admin/users/:id", requireAdmin, jsonLimit, admin.updateUser)
+	api.Patch("/admin/users/:id", requireAdmin, admin.updateUser)
 	api.Delete("/admin/users/:id", requireAdmin, admin.eraseUser)
 
 	return f

@@ -78,6 +78,13 @@ type Config struct {
 	// "Accounts" when empty).
 	DefaultLocale string
 	AppName       string
+	// OwnDatabase gives the Env a PostgreSQL database of its own instead of
+	// a schema (Env.DatabaseName names it), so a test can drop or rename it.
+	OwnDatabase bool
+	// NoMetricsRoute keeps /metrics off the API listener, as production does.
+	NoMetricsRoute bool
+	// AvatarRateLimit is AVATAR_RATE_LIMIT (0 here: off).
+	AvatarRateLimit int
 	// WrapObjects, when set, wraps the object store the app uses (to make
 	// it fail, say); Env.Objects stays the real one.
 	WrapObjects func(app.ObjectStore) app.ObjectStore
@@ -99,6 +106,8 @@ type Env struct {
 	S3      *storage.S3Objects
 	Uploads string // local objects folder; "" on S3
 	Cfg     Config
+	// DatabaseName is the PostgreSQL database of an OwnDatabase Env.
+	DatabaseName string
 
 	prefix   string
 	mailMu   sync.Mutex
@@ -175,7 +184,11 @@ func New(t testing.TB, cfg Config) *Env {
 	id := RandomID()
 	e := &Env{T: t, Clock: NewClock(), Secret: []byte("test-secret-test-secret-test-secret-0123"), Cfg: cfg, prefix: "t" + id + ":", mailSeen: map[string]int{}}
 
-	e.DB = openDB(t, id)
+	if cfg.OwnDatabase && os.Getenv(EnvDatabaseURL) != "" {
+		e.DB, e.DatabaseName = openOwnDB(t, id)
+	} else {
+		e.DB = openDB(t, id)
+	}
 	if _, err := migrations.Up(ctx, e.DB); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
@@ -282,7 +295,8 @@ func New(t testing.TB, cfg Config) *Env {
 		JWTSecret: e.Secret, Metrics: metrics, AvatarMaxBytes: cfg.AvatarMax, UploadsDir: e.Uploads,
 		RequestTimeout: 10 * time.Second, AuthRateLimit: cfg.RateLimit, RateLimitStore: e.limits, KeyPrefix: e.prefix,
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: []string{"0.0.0.0", "127.0.0.1"},
-		RefreshCookie: cfg.RefreshCookie, CORSOrigins: cfg.CORSOrigins,
+		RefreshCookie: cfg.RefreshCookie, CORSOrigins: cfg.CORSOrigins, ServeMetrics: !cfg.NoMetricsRoute,
+		AvatarRateLimit: cfg.AvatarRateLimit,
 	})
 	return e
 }
@@ -296,6 +310,37 @@ func checkRequired(t testing.TB) {
 			t.Fatalf("%s=1 but %s is not set: the real-service run must not fall back to embedded backends", EnvRequireServices, k)
 		}
 	}
+}
+
+// openOwnDB creates a PostgreSQL database for one test and drops it (with
+// whatever connections remain) when the test ends.
+func openOwnDB(t testing.TB, id string) (*bun.DB, string) {
+	t.Helper()
+	ctx := context.Background()
+	base := os.Getenv(EnvDatabaseURL)
+	admin, _, err := models.Open(ctx, base, "")
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	name := "t_" + id
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvDatabaseURL, err)
+	}
+	u.Path = "/" + name
+	db, _, err := models.Open(ctx, u.String(), "")
+	if err != nil {
+		t.Fatalf("postgres database: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	})
+	return db, name
 }
 
 // openDB gives the test its own database: a fresh SQLite file, or a fresh
@@ -392,4 +437,16 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.off += d
 	c.mu.Unlock()
+}
+
+// AdminDB connects to TEST_DATABASE_URL itself (not an Env's schema), for
+// tests that create, drop or rename databases.
+func AdminDB(t testing.TB) *bun.DB {
+	t.Helper()
+	db, _, err := models.Open(context.Background(), os.Getenv(EnvDatabaseURL), "")
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
