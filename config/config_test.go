@@ -2,7 +2,7 @@ package config
 
 import (
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/base64"
 	"os"
 	"strings"
 	"testing"
@@ -57,15 +57,21 @@ func TestEveryBadValueIsNamed(t *testing.T) {
 // so each test changes only the variable it is about.
 func production(t *testing.T, overrides map[string]string) map[string]string {
 	t.Helper()
-	buf := make([]byte, 32)
-	if _, err := rand.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{"APP_ENV": "production", "JWT_SECRET": hex.EncodeToString(buf), "SMTP_HOST": "smtp.example.com"}
+	m := map[string]string{"APP_ENV": "production", "JWT_SECRET": drawSecret(t), "SMTP_HOST": "smtp.example.com"}
 	for k, v := range overrides {
 		m[k] = v
 	}
 	return m
+}
+
+// drawSecret is what the documentation advises: openssl rand -base64 48.
+func drawSecret(t *testing.T) string {
+	t.Helper()
+	buf := make([]byte, 48)
+	if _, err := rand.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(buf)
 }
 
 // refusedNaming asserts that Load refuses vars with one line naming key.
@@ -89,12 +95,20 @@ func TestProductionNeedsAStrongSecret(t *testing.T) {
 		"31 bytes":            strings.Repeat("0123456789abcdef", 2)[:31],
 		"one byte repeated":   strings.Repeat("a", 32),
 		"15 distinct bytes":   strings.Repeat("0123456789abcde", 4),
-		"published, padded":   " change-me-change-me-change-me-change-me-change-me-0123456789 ",
+		".env.example":        "replace-with-the-output-of-openssl-rand-base64-48",
+		"published, padded":   " replace-with-the-output-of-openssl-rand-base64-48 ",
 		"old compose default": "change-me-change-me-change-me-change-me-change-me-0123456789",
 	} {
 		t.Run(name, func(t *testing.T) {
 			refusedNaming(t, "JWT_SECRET", production(t, map[string]string{"JWT_SECRET": secret}))
 		})
+	}
+	// The advised way to draw a secret always passes (64 base64 digits
+	// with fewer than 16 different ones are as good as impossible).
+	for range 200 {
+		if _, err := Load(env(production(t, map[string]string{"JWT_SECRET": drawSecret(t)}))); err != nil {
+			t.Fatalf("drawn secret: %v", err)
+		}
 	}
 	// 16 distinct bytes is enough.
 	if _, err := Load(env(production(t, map[string]string{"JWT_SECRET": strings.Repeat("0123456789abcdef", 2)}))); err != nil {
