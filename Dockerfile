@@ -2,7 +2,9 @@
 
 # Build a static binary: the app is pure Go (SQLite through modernc.org/sqlite),
 # so it runs on an image without libc.
-FROM golang:1.26 AS build
+# Base images are pinned so a rebuild uses the toolchain and runtime that were
+# tested; the Go patch release matches go.mod's go line.
+FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
@@ -12,7 +14,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/accounts . \
     && mkdir -p /out/data
 
-FROM gcr.io/distroless/static-debian12:nonroot
+# distroless publishes no version tags, so the digest pins it. To update:
+#   crane digest gcr.io/distroless/static-debian12:nonroot
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 COPY --from=build /out/accounts /accounts
 # DATA_DIR must be writable by the nonroot user (uid 65532): the embedded
 # database, local uploads and the development JWT secret live there.

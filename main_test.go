@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -401,5 +403,119 @@ func TestSeedAdmin(t *testing.T) {
 	}
 	if n, _ := models.CountAdmins(ctx, db); n != 1 {
 		t.Fatalf("%d admins, want 1", n)
+	}
+}
+
+// --help anywhere prints the command's help and runs nothing: no
+// configuration is loaded, no database opened, no migration applied, no
+// server started. DATA_DIR would be created by any of those (the development
+// secret, the SQLite file), so it must still not exist afterwards; the
+// unreachable DATABASE_URL would make a command that opens it fail.
+func TestHelpRunsNothing(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--help"}, "usage: accounts [command]"},
+		{[]string{"-h"}, "usage: accounts [command]"},
+		{[]string{"serve", "--help"}, "usage: accounts serve"},
+		{[]string{"serve", "-h"}, "usage: accounts serve"},
+		{[]string{"migrate", "--help"}, "usage: accounts migrate"},
+		{[]string{"migrate", "-help"}, "usage: accounts migrate"},
+		{[]string{"healthcheck", "--help"}, "usage: accounts healthcheck"},
+		{[]string{"version", "--help"}, "usage: accounts version"},
+		{[]string{"admin", "--help"}, "usage: accounts admin create"},
+		{[]string{"admin", "create", "--help"}, "usage: accounts admin create"},
+		{[]string{"admin", "create", "--email", "a@b.co", "--name", "A", "--password", cliPassword, "-h"}, "usage: accounts admin create"},
+		{[]string{"admin", "create", "--password-stdin", "stray", "--help"}, "usage: accounts admin create"},
+		{[]string{"help", "migrate"}, "usage: accounts migrate"},
+		{[]string{"help"}, "usage: accounts [command]"},
+	}
+	for _, c := range cases {
+		for _, db := range []string{"sqlite", "postgres"} {
+			t.Run(strings.Join(c.args, " ")+" "+db, func(t *testing.T) {
+				t.Parallel()
+				dataDir := filepath.Join(t.TempDir(), "data")
+				vars := map[string]string{"DATA_DIR": dataDir, "HTTP_ADDR": "127.0.0.1:1"}
+				if db == "postgres" {
+					vars["DATABASE_URL"] = "postgres://postgres@127.0.0.1:1/accounts?connect_timeout=5"
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				var out bytes.Buffer
+				started := time.Now()
+				err := run(ctx, c.args, getenvFrom(vars), strings.NewReader(cliPassword+"\n"), &out)
+				if err != nil {
+					t.Fatalf("error %v, want help and no error", err)
+				}
+				if time.Since(started) > 2*time.Second {
+					t.Errorf("help took %s: something ran", time.Since(started))
+				}
+				if !strings.HasPrefix(out.String(), c.want) {
+					t.Errorf("stdout %q, want it to start with %q", out.String(), c.want)
+				}
+				if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+					t.Errorf("DATA_DIR was touched (%v): the command ran", err)
+				}
+			})
+		}
+	}
+}
+
+// Commands without arguments refuse one instead of ignoring it while they
+// do their work (migrate --dry-run must not migrate).
+func TestCommandsRefuseUnexpectedArguments(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"migrate", "--dry-run"}, {"serve", "extra"}, {"healthcheck", "-v"}, {"version", "--short"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			dataDir := filepath.Join(t.TempDir(), "data")
+			var out bytes.Buffer
+			err := run(context.Background(), args, getenvFrom(map[string]string{"DATA_DIR": dataDir, "HTTP_ADDR": "127.0.0.1:1"}), nil, &out)
+			if err == nil || !strings.Contains(err.Error(), "unexpected argument "+strconv.Quote(args[1])) || !strings.Contains(err.Error(), "usage: accounts "+args[0]) {
+				t.Fatalf("error %v, want the unexpected argument named with the usage", err)
+			}
+			if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+				t.Errorf("DATA_DIR was touched (%v): the command ran", err)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, getenvFrom(nil), nil, &out); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !strings.Contains(out.String(), "revision ") || !strings.Contains(out.String(), "go1.") {
+			t.Fatalf("%v printed %q", args, out.String())
+		}
+	}
+
+	info := &debug.BuildInfo{
+		GoVersion: "go1.26.8",
+		Main:      debug.Module{Path: "github.com/acme/accounts", Version: "v1.4.0"},
+		Settings: []debug.BuildSetting{
+			{Key: "vcs", Value: "git"},
+			{Key: "vcs.revision", Value: "c45c81c17be8bef1fb185bd5166533e63022a294"},
+			{Key: "vcs.time", Value: "2026-11-30T01:15:59Z"},
+			{Key: "vcs.modified", Value: "true"},
+		},
+	}
+	want := "github.com/acme/accounts v1.4.0\n" +
+		"revision c45c81c17be8bef1fb185bd5166533e63022a294 of 2026-11-30T01:15:59Z with local changes\n" +
+		"go1.26.8\n"
+	if got := versionText(info, true); got != want {
+		t.Fatalf("versionText:\n%s\nwant:\n%s", got, want)
+	}
+	info.Settings = nil
+	if got := versionText(info, true); !strings.Contains(got, "revision unknown") {
+		t.Fatalf("without VCS information: %q", got)
+	}
+	if got := versionText(nil, false); !strings.Contains(got, "no build information") {
+		t.Fatalf("without build information: %q", got)
 	}
 }

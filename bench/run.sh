@@ -127,8 +127,11 @@ REDIS_URL=${TEST_REDIS_URL%/*}/$REDIS_DB
 S3_PUBLIC_URL=http://$TEST_S3_ENDPOINT/$BUCKET
 SMTP_HOST=${TEST_SMTP_ADDR%:*}
 SMTP_PORT=${TEST_SMTP_ADDR##*:}
-# A fresh secret per run: the seeded tokens are signed with it.
-JWT_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+# A fresh secret per run: the seeded tokens are signed with it. Base64, not
+# hex: production refuses a secret with fewer than 16 distinct bytes, which
+# 64 hex digits are about one time in four. SMTP_HOST above points the
+# production servers at Mailpit, since production refuses to start without it.
+JWT_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
 [[ ${#JWT_SECRET} -eq 64 ]] || die "could not draw a JWT secret"
 
 CORES=$(nproc)

@@ -194,14 +194,30 @@ func Load(getenv func(string) string) (*Config, error) {
 		p.fail("ADMIN_PASSWORD", "ADMIN_EMAIL and ADMIN_PASSWORD go together")
 	}
 
+	// Without SMTP every code goes to the log: whoever reads the log could
+	// reset any password, and users would never get a mail.
+	if c.Production() && c.SMTPHost == "" {
+		p.fail("SMTP_HOST", "is required when APP_ENV=production (without it codes would only reach the log)")
+	}
+
+	// Anyone who knows the key can sign a token for any user id, so
+	// production also refuses keys that are easy to guess or already public.
+	// The advice is base64, not hex: 64 hex digits miss one of the 16 digits
+	// about one time in four, which the distinct-byte rule would refuse.
 	secret := get("JWT_SECRET")
 	switch {
-	case secret != "" && len(secret) < 32:
+	case secret == "":
+		if c.Production() {
+			p.fail("JWT_SECRET", "is required when APP_ENV=production")
+		}
+	case len(secret) < 32:
 		p.fail("JWT_SECRET", "must be at least 32 bytes")
-	case secret != "":
+	case c.Production() && distinctBytes(secret) < 16:
+		p.fail("JWT_SECRET", "must have at least 16 distinct bytes (draw one with: openssl rand -base64 48)")
+	case c.Production() && knownSecret(secret):
+		p.fail("JWT_SECRET", "is a published example value (draw one with: openssl rand -base64 48)")
+	default:
 		c.JWTSecret = []byte(secret)
-	case c.Production():
-		p.fail("JWT_SECRET", "is required when APP_ENV=production")
 	}
 
 	if err := p.err(); err != nil {

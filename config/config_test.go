@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"os"
 	"strings"
 	"testing"
@@ -51,17 +53,86 @@ func TestEveryBadValueIsNamed(t *testing.T) {
 	}
 }
 
-func TestProductionNeedsALongSecret(t *testing.T) {
+// production is a production environment that passes every start-up rule,
+// so each test changes only the variable it is about.
+func production(t *testing.T, overrides map[string]string) map[string]string {
+	t.Helper()
+	m := map[string]string{"APP_ENV": "production", "JWT_SECRET": drawSecret(t), "SMTP_HOST": "smtp.example.com"}
+	for k, v := range overrides {
+		m[k] = v
+	}
+	return m
+}
+
+// drawSecret is what the documentation advises: openssl rand -base64 48.
+func drawSecret(t *testing.T) string {
+	t.Helper()
+	buf := make([]byte, 48)
+	if _, err := rand.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(buf)
+}
+
+// refusedNaming asserts that Load refuses vars with one line naming key.
+func refusedNaming(t *testing.T, key string, vars map[string]string) {
+	t.Helper()
+	_, err := Load(env(vars))
+	if err == nil || !strings.Contains(err.Error(), key) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("want one line naming %s, got %v", key, err)
+	}
+}
+
+func TestProductionNeedsAStrongSecret(t *testing.T) {
 	t.Chdir(t.TempDir())
-	if _, err := Load(env(map[string]string{"APP_ENV": "production"})); err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
-		t.Fatalf("missing secret: %v", err)
-	}
-	if _, err := Load(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": "short"})); err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
-		t.Fatalf("short secret: %v", err)
-	}
-	c, err := Load(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("s", 32)}))
+	c, err := Load(env(production(t, nil)))
 	if err != nil || !c.Production() {
 		t.Fatalf("good secret: %v", err)
+	}
+	for name, secret := range map[string]string{
+		"missing":             "",
+		"short":               "short",
+		"31 bytes":            strings.Repeat("0123456789abcdef", 2)[:31],
+		"one byte repeated":   strings.Repeat("a", 32),
+		"15 distinct bytes":   strings.Repeat("0123456789abcde", 4),
+		".env.example":        "replace-with-the-output-of-openssl-rand-base64-48",
+		"published, padded":   " replace-with-the-output-of-openssl-rand-base64-48 ",
+		"old compose default": "change-me-change-me-change-me-change-me-change-me-0123456789",
+	} {
+		t.Run(name, func(t *testing.T) {
+			refusedNaming(t, "JWT_SECRET", production(t, map[string]string{"JWT_SECRET": secret}))
+		})
+	}
+	// The advised way to draw a secret always passes (64 base64 digits
+	// with fewer than 16 different ones are as good as impossible).
+	for range 200 {
+		if _, err := Load(env(production(t, map[string]string{"JWT_SECRET": drawSecret(t)}))); err != nil {
+			t.Fatalf("drawn secret: %v", err)
+		}
+	}
+	// 16 distinct bytes is enough.
+	if _, err := Load(env(production(t, map[string]string{"JWT_SECRET": strings.Repeat("0123456789abcdef", 2)}))); err != nil {
+		t.Fatalf("16 distinct bytes: %v", err)
+	}
+}
+
+// Development keeps working with a simple secret: it signs nothing that
+// matters, and a generated one is used when it is unset.
+func TestDevelopmentAcceptsASimpleSecret(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, err := Load(env(map[string]string{"JWT_SECRET": strings.Repeat("a", 32)}))
+	if err != nil || string(c.JWTSecret) != strings.Repeat("a", 32) {
+		t.Fatalf("development: %v", err)
+	}
+	refusedNaming(t, "JWT_SECRET", map[string]string{"JWT_SECRET": "short"})
+}
+
+func TestProductionNeedsSMTP(t *testing.T) {
+	t.Chdir(t.TempDir())
+	refusedNaming(t, "SMTP_HOST", production(t, map[string]string{"SMTP_HOST": ""}))
+	// Development writes codes to the log on purpose.
+	if _, err := Load(env(map[string]string{"APP_ENV": "development"})); err != nil {
+		t.Fatalf("development without SMTP: %v", err)
 	}
 }
 

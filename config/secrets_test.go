@@ -1,0 +1,146 @@
+package config
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var (
+	// ${JWT_SECRET:-value} and ${JWT_SECRET-value}: a compose or shell default.
+	secretDefault = regexp.MustCompile(`\$\{JWT_SECRET:?-([^}]*)\}`)
+	// Any other ${JWT_SECRET...} (such as :? with its message) names no value.
+	secretExpansion = regexp.MustCompile(`\$\{JWT_SECRET[^}]*\}`)
+	// JWT_SECRET=value (env files, shell) and JWT_SECRET: value (YAML).
+	secretAssignment = regexp.MustCompile(`\bJWT_SECRET[ \t]*[=:][ \t]*("[^"\n]*"|'[^'\n]*'|[^\s"'` + "`" + `,;)}]+)`)
+)
+
+// jwtSecretsIn returns the literal JWT_SECRET values in text. Values that
+// are themselves expansions ($JWT_SECRET, $(openssl …)) are no values.
+func jwtSecretsIn(text string) []string {
+	var out []string
+	for _, m := range secretDefault.FindAllStringSubmatch(text, -1) {
+		out = append(out, m[1])
+	}
+	text = secretExpansion.ReplaceAllString(text, "")
+	for _, m := range secretAssignment.FindAllStringSubmatch(text, -1) {
+		v := m[1]
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
+			v = v[1 : len(v)-1]
+		}
+		if v != "" && !strings.HasPrefix(v, "$") {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestJWTSecretsIn(t *testing.T) {
+	text := "JWT_SECRET=one\n" +
+		"  JWT_SECRET: 'two' # comment\n" +
+		"JWT_SECRET: ${JWT_SECRET:-three}\n" +
+		"JWT_SECRET: ${JWT_SECRET:?set JWT_SECRET: to something}\n" +
+		"export JWT_SECRET=\"four\" OTHER=x\n" +
+		"JWT_SECRET=$(openssl rand -hex 32) JWT_SECRET=$JWT_SECRET\n" +
+		"getenv(\"JWT_SECRET\") `JWT_SECRET` (required)\n"
+	got := strings.Join(jwtSecretsIn(text), ",")
+	if got != "three,one,two,four" {
+		t.Fatalf("found %q", got)
+	}
+}
+
+// moduleRoot is the directory of go.mod above the package.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the config package")
+		}
+		dir = parent
+	}
+}
+
+// repositoryFiles lists the project's own files: git's tracked and new
+// (not ignored) files, or,
+// outside a git checkout, every file except dependencies and local
+// configuration (.env holds the operator's real secret, not an example).
+func repositoryFiles(t *testing.T, root string) []string {
+	t.Helper()
+	if out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output(); err == nil && len(out) > 0 {
+		var files []string
+		for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+			files = append(files, filepath.Join(root, filepath.FromSlash(f)))
+		}
+		return files
+	}
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules"):
+			return filepath.SkipDir
+		case !d.IsDir() && d.Name() != ".env":
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// Every JWT_SECRET value written anywhere in the repository (examples,
+// compose defaults, README, scripts) is public, so production must refuse
+// it: by the strength rules or by knownSecret. A new example value that
+// passes both fails here until it is added to knownSecret.
+func TestEveryJWTSecretInTheRepositoryIsRefused(t *testing.T) {
+	root := moduleRoot(t)
+	t.Chdir(t.TempDir())           // Load must not read the developer's .env
+	found := map[string][]string{} // value -> files
+	for _, path := range repositoryFiles(t, root) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue // deleted in the working tree but still tracked
+			}
+			t.Fatal(err)
+		}
+		if bytes.IndexByte(data, 0) >= 0 {
+			continue // binary
+		}
+		rel, _ := filepath.Rel(root, path)
+		for _, v := range jwtSecretsIn(string(data)) {
+			found[v] = append(found[v], filepath.ToSlash(rel))
+		}
+	}
+	var example bool
+	for v, files := range found {
+		t.Logf("JWT_SECRET value of %d bytes in %s", len(v), strings.Join(files, ", "))
+		for _, f := range files {
+			example = example || f == ".env.example"
+		}
+		if _, err := Load(env(production(t, map[string]string{"JWT_SECRET": v}))); err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+			t.Errorf("JWT_SECRET %q from %s is accepted in production; add it to knownSecret", v, strings.Join(files, ", "))
+		}
+	}
+	// The scan must see the placeholder operators copy, or it proves nothing.
+	if !example {
+		t.Errorf("no JWT_SECRET value found in .env.example (values found: %d)", len(found))
+	}
+}
