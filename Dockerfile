@@ -12,11 +12,14 @@ COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/accounts . \
-    && mkdir -p /out/data
+    && mkdir -p /out/data /out/tmp && chmod 1777 /out/tmp
 
-# distroless publishes no version tags, so the digest pins it. To update:
-#   crane digest gcr.io/distroless/static-debian12:nonroot
-FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
+# scratch, plus the CA roots for TLS to SMTP, S3 and PostgreSQL: a static
+# binary needs nothing else, and scratch has no version that could drift
+# (distroless publishes no version tags, only digests).
+FROM scratch
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/tmp /tmp
 COPY --from=build /out/accounts /accounts
 # DATA_DIR must be writable by the nonroot user (uid 65532): the embedded
 # database, local uploads and the development JWT secret live there.

@@ -368,7 +368,7 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 	return err
 }
 
-// healthcheck lets a distroless container check itself without curl.
+// healthcheck lets a container without a shell or curl check itself.
 func healthcheck(ctx context.Context, getenv func(string) string) error {
 	addr := getenv("HTTP_ADDR")
 	if addr == "" {
