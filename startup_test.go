@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -85,5 +86,65 @@ func TestServeOnEmbeddedDefaults(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("start-up log lacks %s:\n%s", want, log)
 		}
+	}
+}
+
+// freeAddr is a loopback address nothing listens on (yet).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestProductionServesMetricsOnlyOnMetricsAddr: in production /metrics is
+// not on the API's listener, only on METRICS_ADDR, and counts real statuses.
+func TestProductionServesMetricsOnlyOnMetricsAddr(t *testing.T) {
+	t.Chdir(t.TempDir())
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	env := map[string]string{
+		"APP_ENV": "production", "HTTP_ADDR": addr, "METRICS_ADDR": metricsAddr, "LOG_LEVEL": "error",
+		// Nothing is mailed in this test; the host is only required.
+		"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "2525",
+		"JWT_SECRET": "k3J9vQ2xLm8PzR4tWb6YcN1aDf5GhUe7Sj0Xo",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out safeBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, getenvFrom(env), nil, &out) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}()
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if status, _ := get("http://" + addr + "/readyz"); status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become ready:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status, body := get("http://" + addr + "/metrics"); status != 404 {
+		t.Fatalf("/metrics on the API listener in production: %d %.100s", status, body)
+	}
+	status, body := get("http://" + metricsAddr + "/metrics")
+	if status != 200 || !strings.Contains(body, `accounts_http_requests_total{method="GET",route="/",status="404"} 1`) {
+		t.Fatalf("/metrics on METRICS_ADDR: %d\n%s", status, body)
 	}
 }
