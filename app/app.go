@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/acme/accounts/i18n"
+	"github.com/acme/accounts/internal/avatarimage"
 	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/models"
 )
@@ -113,7 +114,7 @@ type App struct {
 	// about 160 MB while it is resized, so uploads queue instead of
 	// multiplying that by the number of clients.
 	imageSlots slots
-	// decodeMemory holds AvatarDecodeBudget bytes of pixel memory, reserved
+	// decodeMemory holds avatarimage.DecodeBudget bytes of pixel memory, reserved
 	// by each decode for what its image header says it needs.
 	decodeMemory *semaphore.Weighted
 	validator    *validator.Validate
@@ -144,7 +145,7 @@ func New(d Deps) *App {
 		opts:         d.Options,
 		passwords:    NewPasswords(d.Options.BcryptCost, cpuSlots),
 		imageSlots:   newSlots(cpuSlots),
-		decodeMemory: semaphore.NewWeighted(AvatarDecodeBudget),
+		decodeMemory: semaphore.NewWeighted(avatarimage.DecodeBudget),
 		validator:    newValidator(),
 		later:        newBackground(),
 		refreshKey:   derive(d.Options.JWTSecret, "refresh-tokens"),

@@ -1,36 +1,23 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
+	"runtime"
 	"time"
 
-	"github.com/disintegration/imaging"
-	"golang.org/x/image/webp" // also registers WebP with image.Decode, which imaging uses
-
+	"github.com/acme/accounts/internal/avatarimage"
 	"github.com/acme/accounts/models"
 )
 
-// Avatar limits and output, as the API documents them.
 const (
-	AvatarMaxPixels = 40_000_000
-	// AvatarDecodeBudget bounds the pixel memory of the decodes in flight,
-	// together: each upload reserves what its header says decoding will take
-	// (width x height x bytes per pixel) and waits while others hold the
-	// rest. One image costing more than the whole budget is refused, so a
-	// small file that inflates to gigabytes never gets decoded. 160 MiB takes
-	// a 40 MP 8-bit PNG, or a 20 MP JPEG even when EXIF rotates it.
-	AvatarDecodeBudget = 160 << 20
-	AvatarSide         = 512
-	avatarJPEGQuality  = 85
+	// collectAfterDecode is the decode size past which its memory is
+	// collected at once (see ReplaceAvatar); smaller ones are left to the
+	// garbage collector's pacing.
+	collectAfterDecode = 16 << 20
 	// avatarCleanupTimeout bounds removing an object after the request's
 	// own work is done or failed; it runs even if the client went away.
 	avatarCleanupTimeout = 10 * time.Second
@@ -38,13 +25,6 @@ const (
 
 // avatarField is the form field (and validation field) of the upload.
 const avatarField = "avatar"
-
-// avatarImage is a re-encoded avatar, ready to store.
-type avatarImage struct {
-	body        []byte
-	contentType string
-	ext         string
-}
 
 // ReplaceAvatar stores data as the user's new avatar and returns its public
 // URL. The image is re-encoded, so nothing of the upload but its pixels is
@@ -56,23 +36,30 @@ func (a *App) ReplaceAvatar(ctx context.Context, u *models.User, data []byte) (s
 	if limit := a.opts.AvatarMaxBytes; limit > 0 && int64(len(data)) > limit {
 		return "", fmt.Errorf("avatar of %d bytes over %d: %w", len(data), limit, models.ErrTooLarge)
 	}
-	up, err := checkAvatar(data)
+	up, err := avatarimage.Check(data)
 	if err != nil {
-		return "", err
+		return "", avatarErr(err)
 	}
-	if err := a.decodeMemory.Acquire(ctx, up.cost); err != nil {
+	if err := a.decodeMemory.Acquire(ctx, up.Cost); err != nil {
 		return "", fmt.Errorf("wait for decode memory: %w", err)
 	}
 	img, err := a.decodeAvatar(ctx, up)
-	a.decodeMemory.Release(up.cost)
+	if up.Cost >= collectAfterDecode {
+		// The decoded pixels are garbage now. Collect them before the next
+		// decode may start, so it reuses their pages: left to the pacer,
+		// the heap would grow to twice the last live size (a decode's worth
+		// more) before a collection, and the budget would bound nothing.
+		runtime.GC()
+	}
+	a.decodeMemory.Release(up.Cost)
 	if err != nil {
 		return "", err
 	}
-	key, err := newAvatarKey(u, img.ext)
+	key, err := newAvatarKey(u, img.Ext)
 	if err != nil {
 		return "", err
 	}
-	if err := a.objects.Put(ctx, key, img.body, img.contentType); err != nil {
+	if err := a.objects.Put(ctx, key, img.Body, img.ContentType); err != nil {
 		// A put that failed on the way back may still have stored the object.
 		a.discardObject(ctx, key)
 		return "", storageErr("store avatar", err)
@@ -135,152 +122,27 @@ func storageErr(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// imageFormat names the upload's format from its first bytes ("" when it
-// is none of JPEG, PNG and WebP); the file name and declared type are not
-// trusted.
-func imageFormat(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "jpeg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "png"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "webp"
-	}
-	return ""
-}
-
-// avatarUpload is an upload whose header has been checked: its format and
-// what decoding it will cost in memory.
-type avatarUpload struct {
-	data   []byte
-	format string
-	cost   int64
-}
-
-// checkAvatar reads only the upload's header: format from the bytes, size
-// in pixels, and the memory decoding it would take. A small file claiming
-// 30000x30000, or a 16-bit image whose pixels would not fit the budget, is
-// refused here, before any pixel memory exists.
-func checkAvatar(data []byte) (*avatarUpload, error) {
-	if len(data) == 0 {
-		return nil, models.NewValidationError(avatarField, "must not be empty")
-	}
-	format := imageFormat(data)
-	var decodeConfig func([]byte) (image.Config, error)
-	switch format {
-	case "jpeg":
-		decodeConfig = func(b []byte) (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(b)) }
-	case "png":
-		decodeConfig = func(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }
-	case "webp":
-		decodeConfig = func(b []byte) (image.Config, error) { return webp.DecodeConfig(bytes.NewReader(b)) }
-	default:
-		return nil, fmt.Errorf("avatar is not JPEG, PNG or WebP: %w", models.ErrUnsupportedMedia)
-	}
-	cfg, err := decodeConfig(data)
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, models.NewValidationError(avatarField, "must be a readable JPEG, PNG or WebP image")
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > AvatarMaxPixels {
-		return nil, models.NewValidationError(avatarField, "must be at most 40 megapixels")
-	}
-	cost := decodeCost(format, cfg)
-	if cost > AvatarDecodeBudget {
-		return nil, models.NewValidationError(avatarField, "has too many pixels for its colour depth: use a smaller or 8-bit image")
-	}
-	return &avatarUpload{data: data, format: format, cost: cost}, nil
-}
-
-// decodeCost is the pixel memory decoding an image takes, from its header.
-func decodeCost(format string, cfg image.Config) int64 {
-	perPixel := bytesPerPixel(cfg.ColorModel)
-	if format == "jpeg" {
-		// EXIF orientation other than upright makes an NRGBA copy.
-		perPixel += 4
-	}
-	return int64(cfg.Width) * int64(cfg.Height) * perPixel
-}
-
-// bytesPerPixel is what the standard decoders allocate per pixel for a
-// colour model; anything unknown is counted as the widest (16-bit RGBA).
-func bytesPerPixel(m color.Model) int64 {
-	if _, ok := m.(color.Palette); ok {
-		return 1
-	}
-	switch m {
-	case color.GrayModel, color.AlphaModel:
-		return 1
-	case color.Gray16Model, color.Alpha16Model:
-		return 2
-	case color.YCbCrModel:
-		return 3 // 4:4:4, the largest JPEG sampling
-	case color.NYCbCrAModel, color.RGBAModel, color.NRGBAModel, color.CMYKModel:
-		return 4
-	}
-	return 8
-}
-
-// decodeAvatar runs processAvatar in one of the image slots: decoding and
-// resizing are CPU-bound, so they run about one per core.
-func (a *App) decodeAvatar(ctx context.Context, up *avatarUpload) (*avatarImage, error) {
+// decodeAvatar decodes in one of the image slots: decoding and resizing are
+// CPU-bound, so they run about one per core.
+func (a *App) decodeAvatar(ctx context.Context, up *avatarimage.Upload) (*avatarimage.Image, error) {
 	if err := a.imageSlots.acquire(ctx, "image"); err != nil {
 		return nil, err
 	}
 	defer a.imageSlots.release()
-	return up.decode()
+	img, err := up.Decode()
+	return img, avatarErr(err)
 }
 
-// processAvatar checks an upload and turns it into the stored avatar, with
-// no bound on memory or CPU: ReplaceAvatar runs the two steps with both.
-func processAvatar(data []byte) (*avatarImage, error) {
-	up, err := checkAvatar(data)
-	if err != nil {
-		return nil, err
+// avatarErr puts the image pipeline's refusals in the domain's words.
+func avatarErr(err error) error {
+	var refusal *avatarimage.Refusal
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &refusal):
+		return models.NewValidationError(avatarField, refusal.Reason)
+	case errors.Is(err, avatarimage.ErrUnsupported):
+		return fmt.Errorf("avatar: %w", models.ErrUnsupportedMedia)
 	}
-	return up.decode()
-}
-
-// decode turns a checked upload into the stored avatar: EXIF orientation
-// applied, centre-cropped to a square, scaled down to at most AvatarSide,
-// re-encoded as JPEG (or PNG when it has transparency).
-func (up *avatarUpload) decode() (*avatarImage, error) {
-	src, err := imaging.Decode(bytes.NewReader(up.data), imaging.AutoOrientation(true))
-	if err != nil {
-		return nil, models.NewValidationError(avatarField, "must be a readable JPEG, PNG or WebP image")
-	}
-	out := squareThumbnail(src, AvatarSide)
-
-	var buf bytes.Buffer
-	if out.Opaque() {
-		// The same pixels seen as *image.RGBA (identical when opaque) take
-		// image/jpeg's fast path; *image.NRGBA costs an allocation per pixel.
-		rgba := &image.RGBA{Pix: out.Pix, Stride: out.Stride, Rect: out.Rect}
-		if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: avatarJPEGQuality}); err != nil {
-			return nil, fmt.Errorf("encode avatar: %w", err)
-		}
-		return &avatarImage{body: buf.Bytes(), contentType: "image/jpeg", ext: "jpg"}, nil
-	}
-	if err := png.Encode(&buf, out); err != nil {
-		return nil, fmt.Errorf("encode avatar: %w", err)
-	}
-	return &avatarImage{body: buf.Bytes(), contentType: "image/png", ext: "png"}, nil
-}
-
-// squareThumbnail is the centred square of src scaled to at most side. The
-// square is a view into the decoded pixels (imaging.Fill would copy it
-// whole first), so the only large allocation stays the decode itself.
-func squareThumbnail(src image.Image, side int) *image.NRGBA {
-	b := src.Bounds()
-	sq := min(b.Dx(), b.Dy())
-	side = min(sq, side)
-	viewer, ok := src.(interface {
-		SubImage(image.Rectangle) image.Image
-	})
-	if !ok {
-		return imaging.Fill(src, side, side, imaging.Center, imaging.Lanczos)
-	}
-	origin := b.Min.Add(image.Pt((b.Dx()-sq)/2, (b.Dy()-sq)/2))
-	square := viewer.SubImage(image.Rectangle{Min: origin, Max: origin.Add(image.Pt(sq, sq))})
-	return imaging.Resize(square, side, side, imaging.Lanczos)
+	return fmt.Errorf("encode avatar: %w", err)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 
+	"github.com/acme/accounts/internal/parse"
 	"github.com/acme/accounts/models"
 )
 
@@ -109,5 +110,5 @@ func fieldMessage(fe validator.FieldError) string {
 	return "is invalid"
 }
 
-// normEmail is the one normalisation of an email: trimmed and lower-cased.
-func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// normEmail is the one normalisation of an email (parse.Email).
+func normEmail(s string) string { return parse.Email(s) }

@@ -16,6 +16,9 @@
 #        me_login  me while login runs on the same server
 #        refresh_ceiling  POST refresh on bench/ceiling (one indexed UPDATE)  REFRESH_CONNS
 #        refresh   POST /api/v1/auth/token/refresh (rotation)              REFRESH_CONNS
+#        mem_bodies   150 slow 5 MiB bodies at once to POST /api/v1/auth/login (rawbench slowbodies)
+#        mem_avatars  8 uploads at once of the costliest accepted avatar (rawbench avatars)
+#        (the two memory bounds: peak RSS <= 250 MB, against the idle server's RSS)
 #   5. measures the raw bcrypt compare rate (before login and after register)
 #      and the raw MinIO PutObject rate;
 #   6. takes CPU and allocation profiles of the server under `me` (PPROF=true);
@@ -26,7 +29,7 @@
 #   BENCH_ME_CONNS [64]  BENCH_REFRESH_CONNS [64]  BENCH_LOGIN_CONNS [16]  BENCH_REGISTER_CONNS [16]  BENCH_AVATAR_CONNS [8]
 #   BENCH_USERS [10000]  BENCH_PRODUCTS [5]  BCRYPT_COST [10]
 #   BENCH_RAW_DURATION [5s]  BENCH_PROFILE_SECONDS [10]  BENCH_WRK_TIMEOUT [30s]
-#   BENCH_WORKLOADS ["ceiling me refresh_ceiling refresh login register avatar me_login profile"]
+#   BENCH_WORKLOADS ["ceiling me refresh_ceiling refresh login register avatar mem_bodies mem_avatars me_login profile"]
 #   BENCH_PORT [18080]  BENCH_CEILING_PORT [18081]  BENCH_POOL_SIZE [4 x cores, as models.Open]
 #   BENCH_DB [accounts_bench]  BENCH_REDIS_DB [11]  BENCH_BUCKET [bench-avatars]
 #   BENCH_WORK [bench/results/work.raw]  BENCH_REPORT [bench/results/latest.md]
@@ -53,7 +56,7 @@ COST=${BCRYPT_COST:-10}
 RAW_DURATION=${BENCH_RAW_DURATION:-5s}
 PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-10}
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-30s}
-WORKLOADS=" ${BENCH_WORKLOADS:-ceiling me refresh_ceiling refresh login register avatar me_login profile} "
+WORKLOADS=" ${BENCH_WORKLOADS:-ceiling me refresh_ceiling refresh login register avatar mem_bodies mem_avatars me_login profile} "
 PORT=${BENCH_PORT:-18080}
 CEILING_PORT=${BENCH_CEILING_PORT:-18081}
 POOL_SIZE=${BENCH_POOL_SIZE:-}
@@ -168,7 +171,7 @@ server_env() {
 		"S3_BUCKET=$BUCKET" "S3_PUBLIC_URL=$S3_PUBLIC_URL" \
 		"SMTP_HOST=$SMTP_HOST" "SMTP_PORT=$SMTP_PORT" MAIL_FROM=bench@example.com \
 		"BCRYPT_COST=$COST" CODE_RESEND_COOLDOWN=0s ADMIN_EMAIL= ADMIN_PASSWORD= CORS_ORIGINS= \
-		AUTH_RATE_LIMIT=1000000
+		AUTH_RATE_LIMIT=1000000 AVATAR_RATE_LIMIT=1000000
 }
 mapfile -t SERVER_ENV < <(server_env)
 
@@ -243,6 +246,22 @@ stop_server() {
 }
 
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# memory_run NAME TOOL-ARGS...: a fresh server, its idle RSS, one rawbench
+# load whose answers go to NAME.json, and the server's peak RSS under it.
+memory_run() {
+	local name=$1
+	shift
+	start_server "$name"
+	sleep 1
+	local idle
+	idle=$(rss_kb "$SERVER_PID")
+	log "$name: rawbench $*"
+	"$BIN/rawbench" "$@" >"$WORK/$name.json" || die "rawbench $1 failed"
+	printf 'rss_kb=%s\nidle_rss_kb=%s\n' "$(peak_rss_kb "$SERVER_PID")" "$idle" >"$WORK/$name.meta"
+	stop_server
+}
 
 # cpu_by_comm prints "command cpu-ticks" summed over every live process, and
 # "_machine_busy ticks" from /proc/stat (which also counts processes that
@@ -434,6 +453,16 @@ if wants avatar; then
 	"$BIN/rawbench" empty -bucket "$BUCKET" >&2 || true
 fi
 
+if wants mem_bodies; then
+	memory_run mem_bodies slowbodies -url "$API/api/v1/auth/login" -conns 150 -size $((5 << 20))
+fi
+
+if wants mem_avatars; then
+	"$BIN/rawbench" empty -bucket "$BUCKET" >&2 || true
+	memory_run mem_avatars avatars -url "$API/api/v1/users/me/avatar" -tokens "$TOKENS" -conns 8 -rounds 2
+	"$BIN/rawbench" empty -bucket "$BUCKET" >&2 || true
+fi
+
 if wants me_login; then
 	start_server me_login
 	warmup me "$ME_CONNS" "$API"
@@ -492,7 +521,7 @@ if command -v redis-cli >/dev/null; then
 		xargs -r -n 500 redis-cli -h "${redis_host%:*}" -p "${redis_host##*:}" -n "$REDIS_DB" unlink >/dev/null 2>&1 || true
 fi
 
-settings="wrk $DURATION per workload after a $WARMUP warm-up, $THREADS threads, timeout $WRK_TIMEOUT; $USERS users x $PRODUCTS products; bcrypt cost $COST; avatar upload $(stat -c %s "$JPEG") bytes (1200x900 JPEG); servers in production mode, LOG_LEVEL=warn, CODE_RESEND_COOLDOWN=0s, AUTH_RATE_LIMIT=1000000, one fresh server per workload"
+settings="wrk $DURATION per workload after a $WARMUP warm-up, $THREADS threads, timeout $WRK_TIMEOUT; $USERS users x $PRODUCTS products; bcrypt cost $COST; avatar upload $(stat -c %s "$JPEG") bytes (1200x900 JPEG); servers in production mode, LOG_LEVEL=warn, CODE_RESEND_COOLDOWN=0s, AUTH_RATE_LIMIT=1000000, AVATAR_RATE_LIMIT=1000000, one fresh server per workload"
 settings+="; 1-minute load average at start $LOAD_AT_START"
 [[ -z ${BENCH_SERVER_DB_PARAMS:-} ]] || settings+="; server DATABASE_URL extra parameters: $BENCH_SERVER_DB_PARAMS"
 "$BIN/report" -dir "$WORK" -out "$REPORT" -go "$GO_VERSION" -settings "$settings"

@@ -6,8 +6,12 @@
 //	rawbench empty -bucket B                        remove every object of a bucket, keep the bucket
 //	rawbench jpeg -out F -width 1200 -height 900 -target 300000
 //	                                                write a photo-like JPEG near a target size
+//	rawbench slowbodies -url U -conns 150 -size 5242880
+//	                                                slow bodies over the JSON limit, all at once
+//	rawbench avatars -url U -tokens F -conns 8 -rounds 2
+//	                                                the costliest accepted avatar, uploaded at once
 //
-// bcrypt and put print one JSON object on stdout.
+// bcrypt, put, slowbodies and avatars print one JSON object on stdout.
 package main
 
 import (
@@ -33,7 +37,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: rawbench bcrypt|put|empty|jpeg [flags]")
+		return errors.New("usage: rawbench bcrypt|put|empty|jpeg|slowbodies|avatars [flags]")
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
@@ -46,6 +50,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runEmpty(ctx, fs, args, getenv)
 	case "jpeg":
 		return runJPEG(fs, args, stdout)
+	case "slowbodies":
+		return runSlowBodies(ctx, fs, args, stdout)
+	case "avatars":
+		return runAvatars(ctx, fs, args, stdout)
 	}
-	return fmt.Errorf("unknown command %q (want bcrypt, put, empty or jpeg)", cmd)
+	return fmt.Errorf("unknown command %q (want bcrypt, put, empty, jpeg, slowbodies or avatars)", cmd)
 }

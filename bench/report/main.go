@@ -166,6 +166,9 @@ func run(args []string, stdout io.Writer) error {
 	writeWorkloads(&b, ws)
 	writeBaselines(&b, ws, bc, put)
 	writeTargets(&b, ws, bc, put)
+	if err := writeMemoryBounds(&b, *dir); err != nil {
+		return err
+	}
 	writeStatuses(&b, ws)
 	for _, f := range []struct{ file, title string }{
 		{"notes.txt", "Notes"},
@@ -427,4 +430,53 @@ func writeStatuses(b *strings.Builder, ws map[string]*workload) {
 	if len(lines) > 0 {
 		fmt.Fprintf(b, "\n## Status codes\n\n%s\n", strings.Join(lines, "\n"))
 	}
+}
+
+// memoryLoad is what rawbench slowbodies and avatars print.
+type memoryLoad struct {
+	Requests int            `json:"requests"`
+	Statuses map[string]int `json:"statuses"`
+	Seconds  float64        `json:"seconds"`
+	Bytes    int            `json:"upload_bytes"`
+}
+
+// memoryBoundMB is the peak RSS the server must stay under in both memory
+// workloads.
+const memoryBoundMB = 250
+
+// writeMemoryBounds reports the two memory workloads: the server's peak RSS
+// against the bound, and against the same server idle just before the load.
+func writeMemoryBounds(b *strings.Builder, dir string) error {
+	b.WriteString("\n## Memory bounds\n\n| workload | answers | peak RSS | idle RSS | peak / idle | bound | result |\n|---|---|---|---|---|---|---|\n")
+	for _, m := range []struct{ name, title string }{
+		{"mem_bodies", "150 slow 5 MiB bodies at once to POST /auth/login"},
+		{"mem_avatars", "8 uploads at once of the costliest accepted avatar, twice each"},
+	} {
+		var load *memoryLoad
+		if err := readJSON(filepath.Join(dir, m.name+".json"), &load); err != nil {
+			return err
+		}
+		meta, err := readMeta(filepath.Join(dir, m.name+".meta"))
+		if err != nil {
+			return err
+		}
+		peak, perr := strconv.ParseFloat(meta["rss_kb"], 64)
+		idle, ierr := strconv.ParseFloat(meta["idle_rss_kb"], 64)
+		if load == nil || perr != nil || ierr != nil || idle <= 0 {
+			fmt.Fprintf(b, "| %s | not measured | | | | %d MB | - |\n", m.title, memoryBoundMB)
+			continue
+		}
+		codes := make([]string, 0, len(load.Statuses))
+		for code, n := range load.Statuses {
+			codes = append(codes, fmt.Sprintf("%s x %d", code, n))
+		}
+		sort.Strings(codes)
+		result := "FAIL"
+		if peak/1024 <= memoryBoundMB {
+			result = "pass"
+		}
+		fmt.Fprintf(b, "| %s | %s | %.1f MB | %.1f MB | %.2f x | %d MB | %s |\n",
+			m.title, strings.Join(codes, ", "), peak/1024, idle/1024, peak/idle, memoryBoundMB, result)
+	}
+	return nil
 }

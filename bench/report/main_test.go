@@ -42,6 +42,10 @@ func TestReportJudgesTargets(t *testing.T) {
 		"bcrypt.json":       `{"cost":10,"workers":2,"ops":100,"seconds":5,"ops_per_sec":20}`,
 		"bcrypt-after.json": `{"cost":10,"workers":2,"ops":120,"seconds":5,"ops_per_sec":24}`,
 		"notes.txt":         "- a note\n",
+		"mem_bodies.json":   `{"requests":150,"statuses":{"413":150},"seconds":1.2}`,
+		"mem_bodies.meta":   "rss_kb=40960\nidle_rss_kb=20480\n",
+		"mem_avatars.json":  `{"requests":16,"statuses":{"200":16},"seconds":30,"upload_bytes":900000}`,
+		"mem_avatars.meta":  "rss_kb=307200\nidle_rss_kb=20480\n",
 	})
 	var out strings.Builder
 	if err := run([]string{"-dir", dir, "-out", filepath.Join(dir, "latest.md"), "-go", "go1.99"}, &out); err != nil {
@@ -60,6 +64,8 @@ func TestReportJudgesTargets(t *testing.T) {
 		"| register: POST /auth/register | 16 | 1000 | 10.0 | 1.00 ms | 900.00 ms | 9.00 ms | 3 | 39.1 MB |",
 		"- Go: go1.99",
 		"- a note",
+		"| 150 slow 5 MiB bodies at once to POST /auth/login | 413 x 150 | 40.0 MB | 20.0 MB | 2.00 x | 250 MB | pass |",
+		"| 8 uploads at once of the costliest accepted avatar, twice each | 200 x 16 | 300.0 MB | 20.0 MB | 15.00 x | 250 MB | FAIL |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
