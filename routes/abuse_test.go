@@ -371,8 +371,8 @@ func TestRedisOutageKeepsTheLimits(t *testing.T) {
 			t.Fatalf("request %d with Redis down: %d %s", i, r.Status, r.Body)
 		}
 	}
-	// Four of the limit's six were spent before the outage, in Redis; the
-	// instance's own count lets six more through, then refuses.
+	// What came before was counted in Redis; this instance's own count
+	// starts afresh, lets six through to answer 503, then refuses.
 	if counts[429] != 2 || counts[503] != 6 {
 		t.Fatalf("statuses with Redis down %v, want 6×503 then 2×429", counts)
 	}
