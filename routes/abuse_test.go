@@ -417,3 +417,19 @@ func TestStalledLimiterStoreDoesNotQueue(t *testing.T) {
 		t.Fatalf("20 parallel requests took %s with the store stalled", d)
 	}
 }
+
+// TestPasswordFailureBudgetOnReactivation: reactivation checks the password
+// too, so it spends the same budget and is refused past it.
+func TestPasswordFailureBudgetOnReactivation(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{PasswordFailureBudget: 2})
+	addr := e.Email("away")
+	tok := e.RegisterUser(addr)
+	mustStatus(t, e.Do("DELETE", pathMe, nil, tok), 200, "")
+	for range 2 {
+		mustStatus(t, e.Do("POST", "/api/v1/auth/reactivate", map[string]any{"email": addr, "password": "not the password"}, ""), 400, "invalid_credentials")
+	}
+	mustLocked(t, e.Do("POST", "/api/v1/auth/reactivate", creds(addr), ""), "too_many_attempts", 14*time.Minute)
+	e.Clock.Advance(15 * time.Minute)
+	mustStatus(t, e.Do("POST", "/api/v1/auth/reactivate", creds(addr), ""), 200, "")
+}
