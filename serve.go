@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	redisstore "github.com/gofiber/storage/redis/v3"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
@@ -39,7 +38,8 @@ const keyPrefix = "acct:"
 type backends struct {
 	db         *bun.DB
 	codes      *storage.Codes
-	limits     fiber.Storage // rate-limit counters: Redis when configured, else nil (memory)
+	pwBudget   *storage.Budget
+	redis      redis.UniversalClient // nil without Redis
 	objects    app.ObjectStore
 	uploadsDir string
 	mailer     app.Mailer
@@ -102,7 +102,11 @@ func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, met
 		Cooldown:    cfg.CodeResendCooldown,
 		Prefix:      keyPrefix,
 		OnEvent:     metrics.CodeEvent,
+		// The budgets bound guesses per email whatever the codes' own limits.
+		FailureBudget: cfg.CodeFailureBudget,
+		FailureWindow: cfg.CodeFailureWindow,
 	}
+	budgetOpts := storage.BudgetOptions{Limit: cfg.PasswordFailureBudget, Window: storage.PasswordFailureWindow, Prefix: keyPrefix}
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -112,6 +116,9 @@ func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, met
 		// deadline, not after go-redis's default retries.
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
 		opts.MaxRetries = 1
+		// go-redis dials a dead server 5 times by default: ~1s per request
+		// before its 503.
+		opts.DialerRetries = 1
 		client := redis.NewClient(opts)
 		b.closers = append(b.closers, client.Close)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -123,10 +130,12 @@ func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, met
 		// Built from a pinged client: redisstore.New would panic on a bad URL.
 		store := redisstore.NewFromConnection(client)
 		b.codes = storage.NewRedisCodes(store, codeOpts)
-		b.limits = store
+		b.pwBudget = storage.NewRedisBudget(client, "password", budgetOpts)
+		b.redis = client
 		log.Info("backend", "codes", "redis "+opts.Addr)
 	} else {
 		b.codes = storage.NewMemoryCodes(codeOpts)
+		b.pwBudget = storage.NewMemoryBudget("password", budgetOpts)
 		log.Info("backend", "codes", "memory (codes are lost on restart)")
 	}
 
@@ -177,7 +186,7 @@ func derive(secret []byte, label string) []byte {
 
 func newApp(cfg *config.Config, b *backends, tpl *mail.Templates, log *slog.Logger, metrics *middleware.Metrics) *app.App {
 	return app.New(app.Deps{
-		DB: b.db, Codes: b.codes, Mailer: b.mailer, Objects: b.objects, Events: metrics, Log: log, Templates: tpl,
+		DB: b.db, Codes: b.codes, PasswordBudget: b.pwBudget, Mailer: b.mailer, Objects: b.objects, Events: metrics, Log: log, Templates: tpl,
 		Options: app.Options{
 			TokenTTL: cfg.TokenTTL, RefreshReuseGrace: cfg.RefreshReuseGrace, SessionIdleTTL: cfg.SessionIdleTTL,
 			SessionMaxTTL: cfg.SessionMaxTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: cfg.BcryptCost,
@@ -252,10 +261,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return err
 	}
 
+	var authLimiter middleware.Limiter
+	if cfg.AuthRateLimit > 0 {
+		authLimiter = storage.NewRateLimiter(b.redis, keyPrefix+"addr:", cfg.AuthRateLimit, time.Minute, nil)
+	}
 	server := routes.New(a, routes.Options{
 		JWTSecret: cfg.JWTSecret, Metrics: metrics, Log: log, CORSOrigins: cfg.CORSOrigins,
 		AvatarMaxBytes: cfg.AvatarMaxBytes, UploadsDir: b.uploadsDir, EnablePprof: cfg.EnablePprof,
-		AuthRateLimit: cfg.AuthRateLimit, RateLimitStore: b.limits, KeyPrefix: keyPrefix,
+		AuthLimiter: authLimiter,
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 		RefreshCookie: cfg.RefreshCookie, Development: !cfg.Production(),
 		ServeMetrics: !cfg.Production(), AvatarRateLimit: cfg.AvatarRateLimit,

@@ -14,7 +14,7 @@ import (
 
 // ChangePasswordInput replaces the signed-in user's password.
 type ChangePasswordInput struct {
-	CurrentPassword string `json:"current_password" validate:"required,max=72"`
+	CurrentPassword string `json:"current_password" validate:"required,password_max"`
 	NewPassword     string `json:"new_password" validate:"required,password"`
 }
 
@@ -27,9 +27,9 @@ func (a *App) ChangePassword(ctx context.Context, u *models.User, by TokenSessio
 	if err := a.validate(in); err != nil {
 		return nil, err
 	}
-	ok, err := a.passwords.Check(ctx, u.PasswordHash, in.CurrentPassword)
+	ok, err := a.checkPassword(ctx, u.Email, u.PasswordHash, in.CurrentPassword)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("change password of %s: %w", u.ID, err)
 	}
 	if !ok {
 		return nil, fmt.Errorf("change password of %s: %w", u.ID, models.ErrInvalidCredentials)

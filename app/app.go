@@ -18,6 +18,7 @@ import (
 	"github.com/acme/accounts/internal/avatarimage"
 	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/models"
+	"github.com/acme/accounts/storage"
 )
 
 // Code purposes, as named in the API.
@@ -40,7 +41,16 @@ type CodeStore interface {
 	ConsumeVerified(ctx context.Context, purpose, email, code string) ([]byte, error)
 	Discard(ctx context.Context, purpose, email string) error
 	Restore(ctx context.Context, purpose, email, code string, payload []byte, verified bool) (bool, error)
+	Pending(ctx context.Context, purpose, email string) ([]byte, bool, error)
 	Ping(ctx context.Context) error
+}
+
+// PasswordBudget is the password failure budget per email (storage.Budget):
+// a try is taken before each password check and settled after it.
+type PasswordBudget interface {
+	Take(ctx context.Context, email string) (storage.Try, error)
+	Failed(ctx context.Context, t storage.Try) error
+	Succeeded(ctx context.Context, t storage.Try) error
 }
 
 // Mailer hands a message to the mail server (or the log).
@@ -86,13 +96,16 @@ type Options struct {
 
 // Deps are everything the flows need; main builds them.
 type Deps struct {
-	DB      *bun.DB
-	Codes   CodeStore
-	Mailer  Mailer
-	Objects ObjectStore
-	Events  Events           // optional
-	Log     *slog.Logger     // optional
-	Now     func() time.Time // optional; tests inject a clock
+	DB    *bun.DB
+	Codes CodeStore
+	// PasswordBudget counts wrong passwords per email (shared through Redis
+	// when configured); nil: one in process memory.
+	PasswordBudget PasswordBudget
+	Mailer         Mailer
+	Objects        ObjectStore
+	Events         Events           // optional
+	Log            *slog.Logger     // optional
+	Now            func() time.Time // optional; tests inject a clock
 	// Templates render the mails in every language; nil: the embedded
 	// ones with English as the default.
 	Templates *mail.Templates
@@ -103,6 +116,7 @@ type Deps struct {
 type App struct {
 	db        *bun.DB
 	codes     CodeStore
+	pwBudget  PasswordBudget
 	mailer    Mailer
 	objects   ObjectStore
 	events    Events
@@ -137,6 +151,7 @@ func New(d Deps) *App {
 	a := &App{
 		db:           d.DB,
 		codes:        d.Codes,
+		pwBudget:     d.PasswordBudget,
 		mailer:       d.Mailer,
 		objects:      d.Objects,
 		events:       d.Events,
@@ -164,6 +179,9 @@ func New(d Deps) *App {
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.pwBudget == nil {
+		a.pwBudget = storage.NewMemoryBudget("password", storage.BudgetOptions{Now: a.now})
 	}
 	a.templates = d.Templates
 	if a.templates == nil {

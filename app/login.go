@@ -9,7 +9,7 @@ import (
 // LoginInput is the first step of a sign-in.
 type LoginInput struct {
 	Email    string `json:"email" validate:"required,max=254,email"`
-	Password string `json:"password" validate:"required,max=72"`
+	Password string `json:"password" validate:"required,password_max"`
 }
 
 // Login checks the password and mails a sign-in code (see signIn.start).

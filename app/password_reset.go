@@ -57,6 +57,7 @@ func (a *App) VerifyPasswordCode(ctx context.Context, in VerifyInput) error {
 		return err
 	}
 	if err := a.codes.MarkVerified(ctx, PurposePassword, in.Email, in.Code); err != nil {
+		a.noticeIfSpent(ctx, in.Email, err)
 		return fmt.Errorf("verify password code: %w", err)
 	}
 	return nil
@@ -78,6 +79,7 @@ func (a *App) ResetPassword(ctx context.Context, in ResetInput) (err error) {
 		return err
 	}
 	if _, err := a.codes.ConsumeVerified(ctx, PurposePassword, in.Email, in.Code); err != nil {
+		a.noticeIfSpent(ctx, in.Email, err)
 		return fmt.Errorf("reset password: %w", err)
 	}
 	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposePassword, email: in.Email, code: in.Code, verified: true})

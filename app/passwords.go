@@ -46,11 +46,17 @@ func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
 	return string(h), nil
 }
 
+// maxPasswordBytes is bcrypt's limit: it ignores every byte past it.
+const maxPasswordBytes = 72
+
 // Check reports whether password matches hash. An empty hash (unknown account)
-// is compared against a dummy so both cases take the same time.
+// is compared against a dummy so both cases take the same time. A password
+// over 72 bytes never matches: bcrypt would compare only its first 72, so a
+// longer one could sign in with a password it merely starts with.
 func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, error) {
 	h := []byte(hash)
-	if len(h) == 0 {
+	tooLong := len(password) > maxPasswordBytes
+	if len(h) == 0 || tooLong {
 		h = p.dummy
 	}
 	var err error
@@ -59,7 +65,7 @@ func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, err
 	}
 	switch {
 	case err == nil:
-		return len(hash) > 0, nil
+		return len(hash) > 0 && !tooLong, nil
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		return false, nil
 	default:

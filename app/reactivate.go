@@ -29,9 +29,9 @@ func (a *App) Reactivate(ctx context.Context, in LoginInput) (*CodeSent, error) 
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	ok, err := a.passwords.Check(ctx, hash, in.Password)
+	ok, err := a.checkPassword(ctx, in.Email, hash, in.Password)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reactivate %s: %w", in.Email, err)
 	}
 	if !ok || u.Active {
 		return nil, fmt.Errorf("reactivate %s: %w", in.Email, models.ErrInvalidCredentials)
@@ -49,6 +49,7 @@ func (a *App) VerifyReactivation(ctx context.Context, in VerifyInput, c Client) 
 		return nil, err
 	}
 	if _, err := a.codes.Consume(ctx, PurposeReactivate, in.Email, in.Code); err != nil {
+		a.noticeIfSpent(ctx, in.Email, err)
 		return nil, fmt.Errorf("verify reactivation: %w", err)
 	}
 	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposeReactivate, email: in.Email, code: in.Code})

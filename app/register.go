@@ -56,6 +56,9 @@ func (a *App) Register(ctx context.Context, in RegisterInput) (*CodeSent, error)
 	if err := a.refuseWhileCooling(ctx, PurposeRegister, in.Email); err != nil {
 		return nil, err
 	}
+	if sent, err := a.keepPendingRegistration(ctx, in); sent != nil || err != nil {
+		return sent, err
+	}
 	hash, err := a.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
@@ -67,6 +70,41 @@ func (a *App) Register(ctx context.Context, in RegisterInput) (*CodeSent, error)
 		return nil, fmt.Errorf("encode pending registration: %w", err)
 	}
 	return a.issueAndMail(ctx, PurposeRegister, in.Email, payload)
+}
+
+// keepPendingRegistration decides a registration of an email that already
+// has one pending. Only the mailbox's owner can verify either, and the code
+// mail does not show whose details it confirms, so a stranger must not be
+// able to swap in their own names and password: the first registration
+// stays as it is and its code is mailed again (under the cooldown), and the
+// mailbox owner finishes it or lets it expire. Sending the same password
+// proves it is the same person, who may correct their names or phone: then
+// (nil, nil) lets the new details replace the pending ones as usual.
+func (a *App) keepPendingRegistration(ctx context.Context, in RegisterInput) (*CodeSent, error) {
+	raw, ok, err := a.codes.Pending(ctx, PurposeRegister, in.Email)
+	if err != nil {
+		return nil, fmt.Errorf("register %s: read pending registration: %w", in.Email, err)
+	}
+	var p pendingRegistration
+	if !ok || json.Unmarshal(raw, &p) != nil || p.PasswordHash == "" {
+		return nil, nil
+	}
+	same, err := a.passwords.Check(ctx, p.PasswordHash, in.Password)
+	if err != nil || same {
+		return nil, err
+	}
+	code, err := a.codes.Reissue(ctx, PurposeRegister, in.Email)
+	if errors.Is(err, models.ErrInvalidCode) {
+		return nil, nil // expired in the meantime: a fresh registration
+	}
+	if err != nil {
+		return nil, fmt.Errorf("register %s: resend pending code: %w", in.Email, err)
+	}
+	// Keep the pending registration if the mail fails, as a resend does.
+	if err := a.mailCode(ctx, PurposeRegister, in.Email, code, false); err != nil {
+		return nil, err
+	}
+	return &CodeSent{Email: in.Email, ExpiresIn: a.opts.CodeTTL}, nil
 }
 
 // VerifyInput is an email with the code that was mailed to it.
@@ -90,6 +128,7 @@ func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput, c Client) 
 	}
 	payload, err := a.codes.Consume(ctx, PurposeRegister, in.Email, in.Code)
 	if err != nil {
+		a.noticeIfSpent(ctx, in.Email, err)
 		return nil, fmt.Errorf("verify registration: %w", err)
 	}
 	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposeRegister, email: in.Email, code: in.Code, payload: payload})

@@ -42,9 +42,9 @@ func (s signIn[A]) start(ctx context.Context, a *App, in LoginInput) (*CodeSent,
 	if acct != nil {
 		hash, active = s.creds(acct)
 	}
-	ok, err := a.passwords.Check(ctx, hash, in.Password)
+	ok, err := a.checkPassword(ctx, in.Email, hash, in.Password)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %s: %w", s.name, in.Email, err)
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s %s: %w", s.name, in.Email, models.ErrInvalidCredentials)
@@ -62,6 +62,7 @@ func (s signIn[A]) verify(ctx context.Context, a *App, in VerifyInput, c Client)
 		return nil, err
 	}
 	if _, err := a.codes.Consume(ctx, s.purpose, in.Email, in.Code); err != nil {
+		a.noticeIfSpent(ctx, in.Email, err)
 		return nil, fmt.Errorf("verify %s: %w", s.name, err)
 	}
 	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: s.purpose, email: in.Email, code: in.Code})

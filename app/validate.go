@@ -26,7 +26,13 @@ func newValidator() *validator.Validate {
 	// silently cut, so two different passwords can never share a hash.
 	_ = v.RegisterValidation("password", func(fl validator.FieldLevel) bool {
 		n := len(fl.Field().String())
-		return n >= 8 && n <= 72
+		return n >= 8 && n <= maxPasswordBytes
+	})
+	// A password being checked (not set) only needs the upper bound, in
+	// bytes: validator's max counts characters, which let "é"×36+"ZZZZ"
+	// (76 bytes) through to a bcrypt that reads 72 of them.
+	_ = v.RegisterValidation("password_max", func(fl validator.FieldLevel) bool {
+		return len(fl.Field().String()) <= maxPasswordBytes
 	})
 	_ = v.RegisterValidation("code", func(fl validator.FieldLevel) bool {
 		s := fl.Field().String()
@@ -82,6 +88,8 @@ func fieldMessage(fe validator.FieldError) string {
 		return "must be a valid email address"
 	case "password":
 		return "must be 8 to 72 bytes"
+	case "password_max":
+		return "must be at most 72 bytes"
 	case "code":
 		return "must be 6 digits"
 	case "phone":

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -57,6 +58,12 @@ type Config struct {
 	AuthRateLimit      int      // AUTH_RATE_LIMIT: requests per minute per client address to routes without a token
 	ProxyHeader        string   // PROXY_HEADER: header holding the client address (e.g. X-Forwarded-For)
 	TrustedProxies     []string // TRUSTED_PROXIES: proxies whose PROXY_HEADER is believed
+	// CODE_FAILURE_BUDGET wrong codes per email within CODE_FAILURE_WINDOW
+	// lock that email's codes; PASSWORD_FAILURE_BUDGET wrong passwords per
+	// email within 15 minutes lock its password checks.
+	CodeFailureBudget     int
+	CodeFailureWindow     time.Duration
+	PasswordFailureBudget int
 
 	DefaultLocale    string        // DEFAULT_LOCALE: uz, ru or en, when neither account nor request names one
 	AppName          string        // APP_NAME: the product name in every mail
@@ -97,50 +104,53 @@ func Load(getenv func(string) string) (*Config, error) {
 	p := parser{get: get}
 
 	c := &Config{
-		HTTPAddr:           p.str("HTTP_ADDR", ":8080"),
-		Env:                p.oneOf("APP_ENV", "development", "development", "production"),
-		DataDir:            p.str("DATA_DIR", "./data"),
-		DatabaseURL:        p.str("DATABASE_URL", ""),
-		RedisURL:           p.str("REDIS_URL", ""),
-		S3Endpoint:         p.str("S3_ENDPOINT", ""),
-		S3AccessKey:        p.str("S3_ACCESS_KEY", ""),
-		S3SecretKey:        p.str("S3_SECRET_KEY", ""),
-		S3Bucket:           p.str("S3_BUCKET", "avatars"),
-		S3UseSSL:           p.boolean("S3_USE_SSL", false),
-		S3PublicURL:        p.str("S3_PUBLIC_URL", ""),
-		SMTPHost:           p.str("SMTP_HOST", ""),
-		SMTPPort:           p.integer("SMTP_PORT", 587, 1, 65535),
-		SMTPUsername:       p.str("SMTP_USERNAME", ""),
-		SMTPPassword:       p.str("SMTP_PASSWORD", ""),
-		MailFrom:           p.str("MAIL_FROM", "no-reply@localhost"),
-		TokenTTL:           p.duration("TOKEN_TTL", 15*time.Minute, time.Minute),
-		RefreshReuseGrace:  p.duration("REFRESH_REUSE_GRACE", 10*time.Second, 0),
-		SessionIdleTTL:     p.duration("SESSION_IDLE_TTL", 30*24*time.Hour, time.Minute),
-		SessionMaxTTL:      p.duration("SESSION_MAX_TTL", 90*24*time.Hour, time.Minute),
-		RefreshCookie:      p.boolean("REFRESH_COOKIE", false),
-		CodeTTL:            p.duration("CODE_TTL", 10*time.Minute, time.Second),
-		ResetTTL:           p.duration("RESET_TTL", 30*time.Minute, time.Second),
-		CodeMaxAttempts:    p.integer("CODE_MAX_ATTEMPTS", 5, 1, 100),
-		CodeResendCooldown: p.duration("CODE_RESEND_COOLDOWN", 60*time.Second, 0),
-		BcryptCost:         p.integer("BCRYPT_COST", 10, 4, 31),
-		AvatarMaxBytes:     int64(p.integer("AVATAR_MAX_BYTES", 5<<20, 1024, 100<<20)),
-		CORSOrigins:        p.list("CORS_ORIGINS"),
-		AuthRateLimit:      p.integer("AUTH_RATE_LIMIT", 60, 0, 1_000_000),
-		ProxyHeader:        p.str("PROXY_HEADER", ""),
-		TrustedProxies:     p.list("TRUSTED_PROXIES"),
-		DefaultLocale:      p.oneOf("DEFAULT_LOCALE", "en", "en", "uz", "ru"),
-		AppName:            p.str("APP_NAME", "Accounts"),
-		MailTemplatesDir:   p.str("MAIL_TEMPLATES_DIR", ""),
-		PurgeAfter:         p.days("ACCOUNT_PURGE_AFTER", 30*24*time.Hour),
-		PurgeInterval:      p.duration("PURGE_INTERVAL", time.Hour, time.Second),
-		MetricsAddr:        p.str("METRICS_ADDR", ""),
-		AvatarRateLimit:    p.integer("AVATAR_RATE_LIMIT", 30, 0, 1_000_000),
-		AutoMigrate:        p.boolean("MIGRATE_ON_START", true),
-		LogLevel:           p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		EnablePprof:        p.boolean("PPROF", false),
-		AdminEmail:         p.str("ADMIN_EMAIL", ""),
-		AdminPassword:      p.str("ADMIN_PASSWORD", ""),
-		AdminName:          p.str("ADMIN_NAME", "Admin"),
+		HTTPAddr:              p.str("HTTP_ADDR", ":8080"),
+		Env:                   p.oneOf("APP_ENV", "development", "development", "production"),
+		DataDir:               p.str("DATA_DIR", "./data"),
+		DatabaseURL:           p.str("DATABASE_URL", ""),
+		RedisURL:              p.str("REDIS_URL", ""),
+		S3Endpoint:            p.str("S3_ENDPOINT", ""),
+		S3AccessKey:           p.str("S3_ACCESS_KEY", ""),
+		S3SecretKey:           p.str("S3_SECRET_KEY", ""),
+		S3Bucket:              p.str("S3_BUCKET", "avatars"),
+		S3UseSSL:              p.boolean("S3_USE_SSL", false),
+		S3PublicURL:           p.str("S3_PUBLIC_URL", ""),
+		SMTPHost:              p.str("SMTP_HOST", ""),
+		SMTPPort:              p.integer("SMTP_PORT", 587, 1, 65535),
+		SMTPUsername:          p.str("SMTP_USERNAME", ""),
+		SMTPPassword:          p.str("SMTP_PASSWORD", ""),
+		MailFrom:              p.str("MAIL_FROM", "no-reply@localhost"),
+		TokenTTL:              p.duration("TOKEN_TTL", 15*time.Minute, time.Minute),
+		RefreshReuseGrace:     p.duration("REFRESH_REUSE_GRACE", 10*time.Second, 0),
+		SessionIdleTTL:        p.duration("SESSION_IDLE_TTL", 30*24*time.Hour, time.Minute),
+		SessionMaxTTL:         p.duration("SESSION_MAX_TTL", 90*24*time.Hour, time.Minute),
+		RefreshCookie:         p.boolean("REFRESH_COOKIE", false),
+		CodeTTL:               p.duration("CODE_TTL", 10*time.Minute, time.Second),
+		ResetTTL:              p.duration("RESET_TTL", 30*time.Minute, time.Second),
+		CodeMaxAttempts:       p.integer("CODE_MAX_ATTEMPTS", 5, 1, 100),
+		CodeResendCooldown:    p.duration("CODE_RESEND_COOLDOWN", 60*time.Second, 0),
+		BcryptCost:            p.integer("BCRYPT_COST", 10, 4, 31),
+		AvatarMaxBytes:        int64(p.integer("AVATAR_MAX_BYTES", 5<<20, 1024, 100<<20)),
+		CORSOrigins:           p.list("CORS_ORIGINS"),
+		AuthRateLimit:         p.integer("AUTH_RATE_LIMIT", 60, 0, 1_000_000),
+		ProxyHeader:           p.str("PROXY_HEADER", ""),
+		TrustedProxies:        p.list("TRUSTED_PROXIES"),
+		CodeFailureBudget:     p.integer("CODE_FAILURE_BUDGET", 10, 1, 10_000),
+		CodeFailureWindow:     p.duration("CODE_FAILURE_WINDOW", time.Hour, time.Minute),
+		PasswordFailureBudget: p.integer("PASSWORD_FAILURE_BUDGET", 10, 1, 10_000),
+		DefaultLocale:         p.oneOf("DEFAULT_LOCALE", "en", "en", "uz", "ru"),
+		AppName:               p.str("APP_NAME", "Accounts"),
+		MailTemplatesDir:      p.str("MAIL_TEMPLATES_DIR", ""),
+		PurgeAfter:            p.days("ACCOUNT_PURGE_AFTER", 30*24*time.Hour),
+		PurgeInterval:         p.duration("PURGE_INTERVAL", time.Hour, time.Second),
+		MetricsAddr:           p.str("METRICS_ADDR", ""),
+		AvatarRateLimit:       p.integer("AVATAR_RATE_LIMIT", 30, 0, 1_000_000),
+		AutoMigrate:           p.boolean("MIGRATE_ON_START", true),
+		LogLevel:              p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		EnablePprof:           p.boolean("PPROF", false),
+		AdminEmail:            p.str("ADMIN_EMAIL", ""),
+		AdminPassword:         p.str("ADMIN_PASSWORD", ""),
+		AdminName:             p.str("ADMIN_NAME", "Admin"),
 	}
 
 	if c.DatabaseURL != "" {
@@ -173,6 +183,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	// believing it from anyone would let each request pick its own budget.
 	if c.ProxyHeader != "" && len(c.TrustedProxies) == 0 {
 		p.fail("TRUSTED_PROXIES", "is required when PROXY_HEADER is set")
+	}
+	for _, tp := range c.TrustedProxies {
+		if !validAddressOrCIDR(tp) {
+			p.fail("TRUSTED_PROXIES", fmt.Sprintf("must list IP addresses or CIDRs, got %q", tp))
+		}
 	}
 	if c.SessionIdleTTL > c.SessionMaxTTL {
 		p.fail("SESSION_IDLE_TTL", "must not be longer than SESSION_MAX_TTL")
@@ -381,6 +396,14 @@ func (p *parser) url(key, raw string, schemes ...string) {
 		}
 	}
 	p.fail(key, fmt.Sprintf("must be a %s:// URL with a host", schemes[0]))
+}
+
+func validAddressOrCIDR(s string) bool {
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return true
+	}
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }
 
 // readDotEnv returns the .env file's values; a missing or unreadable file is

@@ -99,3 +99,27 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrUnavailable) true for every UnavailableError.
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// TooManyAttemptsError says that an email's failure budget (wrong codes or
+// wrong passwords) is spent: every try is refused until RetryAfter has passed,
+// right or wrong.
+type TooManyAttemptsError struct {
+	RetryAfter time.Duration
+}
+
+func (e *TooManyAttemptsError) Error() string {
+	return fmt.Sprintf("too many failed attempts: retry after %s", e.RetryAfter)
+}
+
+// BudgetExhaustedError is the wrong code that spent the last of an email's
+// code failure budget. It is still a wrong code (it matches ErrInvalidCode);
+// Lock says how long the email now stays locked, for the one notice mail.
+type BudgetExhaustedError struct {
+	Lock time.Duration
+}
+
+func (e *BudgetExhaustedError) Error() string {
+	return fmt.Sprintf("%v: code failure budget spent, locked for %s", ErrInvalidCode, e.Lock)
+}
+
+func (e *BudgetExhaustedError) Unwrap() error { return ErrInvalidCode }

@@ -69,6 +69,10 @@ func toAPIError(err error) apiError {
 	if errors.As(err, &limited) {
 		return apiError{status: http.StatusTooManyRequests, detail: errorDetail{Code: "rate_limited", Message: "too many requests: wait before trying again"}, data: map[string]any{"RetryAfter": limited.RetryAfter}}
 	}
+	var spent *models.TooManyAttemptsError
+	if errors.As(err, &spent) {
+		return apiError{status: http.StatusTooManyRequests, detail: errorDetail{Code: "too_many_attempts", Message: "too many failed attempts: wait before trying again"}, data: map[string]any{"RetryAfter": spent.RetryAfter}}
+	}
 	var down *models.UnavailableError
 	if errors.As(err, &down) {
 		return apiError{status: http.StatusServiceUnavailable, detail: errorDetail{Code: "unavailable", Message: "the " + down.Dependency + " is unavailable, try again later"}, key: "error.unavailable." + down.Dependency}
@@ -142,9 +146,8 @@ func errorHandler(log *slog.Logger, cat *i18n.Catalog) fiber.ErrorHandler {
 		default:
 			log.DebugContext(c.UserContext(), "request refused", "status", ae.status, "path", c.Path(), "request_id", reqID, "err", err)
 		}
-		var limited *models.RateLimitError
-		if errors.As(err, &limited) {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		if d, ok := ae.data["RetryAfter"].(time.Duration); ok {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
 		}
 		return c.Status(ae.status).JSON(errorBody{Error: ae.detail})
 	}

@@ -18,7 +18,7 @@ func requestContext(cat *i18n.Catalog) fiber.Handler {
 		ctx := i18n.WithRequest(c.UserContext(), cat.Negotiate(c.Get(fiber.HeaderAcceptLanguage)))
 		// Copied: Fiber reuses the request buffer once the handler returns,
 		// and notices are sent after that.
-		ctx = app.WithClient(ctx, strings.Clone(c.IP()), strings.Clone(c.Get(fiber.HeaderUserAgent)))
+		ctx = app.WithClient(ctx, middleware.ClientIP(c), strings.Clone(c.Get(fiber.HeaderUserAgent)))
 		c.SetUserContext(ctx)
 		return c.Next()
 	}

@@ -44,13 +44,9 @@ type Options struct {
 	UploadsDir     string        // set when avatars live on local disk: served under /uploads
 	RequestTimeout time.Duration // default 15s
 	EnablePprof    bool
-	// AuthRateLimit is how many requests one client address may send per
-	// minute to the routes that need no token; 0 turns the limit off.
-	AuthRateLimit int
-	// RateLimitStore keeps the counters (Redis when configured); nil: memory.
-	RateLimitStore fiber.Storage
-	// KeyPrefix namespaces the counters' keys in a shared store.
-	KeyPrefix string
+	// AuthLimiter counts the requests of each client address to the routes
+	// that need no token (AUTH_RATE_LIMIT); nil turns the limit off.
+	AuthLimiter middleware.Limiter
 	// ProxyHeader names the header with the client address, believed only
 	// from TrustedProxies (addresses or CIDRs); empty: the TCP peer counts.
 	ProxyHeader    string
@@ -94,17 +90,17 @@ func New(a *app.App, o Options) *fiber.App {
 		ErrorHandler:                 errorHandler(o.Log, a.Catalog()),
 		// goccy/go-json encodes the same output as encoding/json with far
 		// fewer allocations; encoding is a visible share of GET /users/me.
-		JSONEncoder:             json.Marshal,
-		DisableStartupMessage:   true,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             120 * time.Second,
-		ProxyHeader:             o.ProxyHeader,
-		EnableTrustedProxyCheck: o.ProxyHeader != "",
-		TrustedProxies:          o.TrustedProxies,
+		JSONEncoder:           json.Marshal,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		// The client address comes from middleware.ClientAddress, which
+		// reads PROXY_HEADER from the right; c.IP() stays the TCP peer.
 	})
 
 	f.Use(requestid.New())
+	f.Use(middleware.ClientAddress(o.ProxyHeader, o.TrustedProxies))
 	// Metrics answer errors themselves so they count the real status; a
 	// panic recovered inside them is counted as the 500 it becomes.
 	f.Use(o.Metrics.Middleware())
@@ -148,9 +144,9 @@ func New(a *app.App, o Options) *fiber.App {
 
 	api := f.Group("/api/v1", middleware.Deadline(o.RequestTimeout))
 
-	if o.AuthRateLimit > 0 {
+	if o.AuthLimiter != nil {
 		// One budget per client address over every route without a token.
-		limit := middleware.RateLimitPerIP(o.AuthRateLimit, time.Minute, o.RateLimitStore, o.KeyPrefix)
+		limit := middleware.RateLimitPerIP(o.AuthLimiter)
 		api.Use("/auth", limit)
 		api.Use("/admin/auth", limit)
 	}

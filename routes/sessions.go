@@ -186,5 +186,5 @@ func tokenSession(c *fiber.Ctx) (app.TokenSession, error) {
 
 // client is where the request comes from, kept with a new session.
 func client(c *fiber.Ctx) app.Client {
-	return app.Client{IP: strings.Clone(c.IP()), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))}
+	return app.Client{IP: middleware.ClientIP(c), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))}
 }

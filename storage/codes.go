@@ -34,21 +34,28 @@ const (
 	EventDestroyed = "destroyed"
 )
 
-// CodeOptions configures Codes. Zero TTL, ResetTTL and MaxAttempts take the
-// Default* values; a zero Cooldown turns the cooldown off.
+// CodeOptions configures Codes. Zero TTL, ResetTTL, MaxAttempts,
+// FailureBudget and FailureWindow take the Default* values; a zero Cooldown
+// turns the cooldown off.
 type CodeOptions struct {
 	// Secret keys the hash of each code; only that hash is stored, so a leaked
 	// store reveals no usable code. Every process sharing a store needs the
 	// same Secret; when empty a random one is drawn, which only suits a single
 	// process.
 	Secret      []byte
-	TTL         time.Duration               // life of a fresh code (CODE_TTL)
-	ResetTTL    time.Duration               // life of a verified password code (RESET_TTL)
-	MaxAttempts int                         // wrong tries before the code is destroyed (CODE_MAX_ATTEMPTS)
-	Cooldown    time.Duration               // gap between two code mails (CODE_RESEND_COOLDOWN); 0 disables
-	Prefix      string                      // key prefix, e.g. "acct:"
-	Now         func() time.Time            // clock; nil means time.Now
-	OnEvent     func(purpose, event string) // optional metrics hook: "issued", "verified", "failed", "destroyed"
+	TTL         time.Duration // life of a fresh code (CODE_TTL)
+	ResetTTL    time.Duration // life of a verified password code (RESET_TTL)
+	MaxAttempts int           // wrong tries before the code is destroyed (CODE_MAX_ATTEMPTS)
+	Cooldown    time.Duration // gap between two code mails (CODE_RESEND_COOLDOWN); 0 disables
+	// FailureBudget wrong codes per email within FailureWindow, across every
+	// purpose and every code, lock the email's codes for a FailureWindow
+	// (CODE_FAILURE_BUDGET, CODE_FAILURE_WINDOW): new or resent codes bring
+	// fresh attempts, so only a budget per email bounds the guesses.
+	FailureBudget int
+	FailureWindow time.Duration
+	Prefix        string                      // key prefix, e.g. "acct:"
+	Now           func() time.Time            // clock; nil means time.Now
+	OnEvent       func(purpose, event string) // optional metrics hook: "issued", "verified", "failed", "destroyed"
 }
 
 // codeRecord is the stored value of one live code, as JSON. The Redis scripts
@@ -79,22 +86,37 @@ const (
 	resDestroyed                     // attempt counted and that was the last one
 	resOK                            // right code, mode applied
 	resUnverified                    // right code but not verified (modeConsumeVerified), nothing counted
+	resLocked                        // the email's failure budget is spent: nothing checked
 )
+
+// budgetArgs is where a check counts its failures.
+type budgetArgs struct {
+	logKey, lockKey, id string
+	limit               int
+	window              time.Duration
+}
 
 // codeBackend is the atomic primitive set both backends implement. Every
 // method is one atomic step so that races between requests cannot split a
 // check from its update.
 type codeBackend interface {
-	// issue checks and starts the cooldown (when cooldown > 0), then stores rec
-	// for life. When cooling it returns the time left and stores nothing.
-	issue(ctx context.Context, codeKey, cdKey string, rec []byte, now time.Time, life, cooldown time.Duration) (time.Duration, error)
+	// issue checks the failure lock (lockKey) and checks and starts the
+	// cooldown (when cooldown > 0), then stores rec for life. When locked or
+	// cooling it returns the time left and stores nothing.
+	issue(ctx context.Context, codeKey, cdKey, lockKey string, rec []byte, now time.Time, life, cooldown time.Duration) (time.Duration, error)
 	// reissue replaces the hash of a live record (attempts and verified reset,
-	// life renewed, payload kept) after checking and starting the cooldown.
-	// ok is false when no live record exists.
-	reissue(ctx context.Context, codeKey, cdKey, hash string, now time.Time, life, cooldown time.Duration) (left time.Duration, ok bool, err error)
-	cooldownLeft(ctx context.Context, cdKey string, now time.Time) (time.Duration, error)
+	// life renewed, payload kept) after checking the lock and checking and
+	// starting the cooldown. ok is false when no live record exists.
+	reissue(ctx context.Context, codeKey, cdKey, lockKey, hash string, now time.Time, life, cooldown time.Duration) (left time.Duration, ok bool, err error)
+	// cooldownLeft is the longer of the cooldown and the failure lock left.
+	cooldownLeft(ctx context.Context, cdKey, lockKey string, now time.Time) (time.Duration, error)
 	startCooldown(ctx context.Context, cdKey string, now time.Time, cooldown time.Duration) (time.Duration, error)
-	check(ctx context.Context, codeKey, hash string, now time.Time, mode checkMode, maxAttempts int, resetTTL time.Duration) (checkResult, []byte, error)
+	// check answers resLocked (and the lock left) while the budget is locked;
+	// otherwise a wrong code counts in the budget too, and lock is the new
+	// lock's length when that failure spent it.
+	check(ctx context.Context, codeKey, hash string, b budgetArgs, now time.Time, mode checkMode, maxAttempts int, resetTTL time.Duration) (res checkResult, payload []byte, lock time.Duration, err error)
+	// peek returns the payload of the live record, nil when none.
+	peek(ctx context.Context, codeKey string, now time.Time) ([]byte, bool, error)
 	discard(ctx context.Context, codeKey, cdKey string) error
 	// restore stores rec for life unless a live record is already there.
 	restore(ctx context.Context, codeKey string, rec []byte, now time.Time, life time.Duration) (bool, error)
@@ -118,6 +140,12 @@ func newCodes(be codeBackend, opts CodeOptions) *Codes {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.FailureBudget <= 0 {
+		opts.FailureBudget = DefaultCodeFailureBudget
+	}
+	if opts.FailureWindow <= 0 {
+		opts.FailureWindow = DefaultCodeFailureWindow
 	}
 	if opts.Cooldown < 0 {
 		opts.Cooldown = 0
@@ -150,7 +178,7 @@ func (c *Codes) Issue(ctx context.Context, purpose, email string, payload []byte
 	if err != nil {
 		return "", fmt.Errorf("encode code record: %w", err)
 	}
-	left, err := c.be.issue(ctx, c.codeKey(purpose, email), c.cooldownKey(purpose, email), rec, now, c.opts.TTL, c.opts.Cooldown)
+	left, err := c.be.issue(ctx, c.codeKey(purpose, email), c.cooldownKey(purpose, email), c.lockKey(email), rec, now, c.opts.TTL, c.opts.Cooldown)
 	if err != nil {
 		return "", err
 	}
@@ -170,7 +198,7 @@ func (c *Codes) Reissue(ctx context.Context, purpose, email string) (string, err
 	if err != nil {
 		return "", err
 	}
-	left, ok, err := c.be.reissue(ctx, c.codeKey(purpose, email), c.cooldownKey(purpose, email),
+	left, ok, err := c.be.reissue(ctx, c.codeKey(purpose, email), c.cooldownKey(purpose, email), c.lockKey(email),
 		c.hash(purpose, email, code), c.opts.Now(), c.opts.TTL, c.opts.Cooldown)
 	if err != nil {
 		return "", err
@@ -185,13 +213,17 @@ func (c *Codes) Reissue(ctx context.Context, purpose, email string) (string, err
 	return code, nil
 }
 
-// CooldownLeft reports how long (purpose, email) still cools down, changing
-// nothing, so callers can refuse before expensive work. 0 when not cooling.
+// CooldownLeft reports how long (purpose, email) still cools down, or its
+// code failure budget stays locked, changing nothing, so callers can refuse
+// before expensive work. 0 when neither.
 func (c *Codes) CooldownLeft(ctx context.Context, purpose, email string) (time.Duration, error) {
-	if c.opts.Cooldown == 0 {
-		return 0, nil
-	}
-	return c.be.cooldownLeft(ctx, c.cooldownKey(purpose, email), c.opts.Now())
+	return c.be.cooldownLeft(ctx, c.cooldownKey(purpose, email), c.lockKey(email), c.opts.Now())
+}
+
+// Pending returns the payload of the live code for (purpose, email), and
+// whether there is one, changing nothing.
+func (c *Codes) Pending(ctx context.Context, purpose, email string) ([]byte, bool, error) {
+	return c.be.peek(ctx, c.codeKey(purpose, email), c.opts.Now())
 }
 
 // StartCooldown atomically starts only the cooldown, so that requests for
@@ -213,8 +245,9 @@ func (c *Codes) Consume(ctx context.Context, purpose, email, code string) ([]byt
 }
 
 // MarkVerified checks code like Consume but on success keeps the record,
-// marks it verified and extends its life to ResetTTL, for the password reset
-// step that follows.
+// marks it verified and gives it ResetTTL to live, for the password reset
+// step that follows. ResetTTL runs from the first verify: verifying again
+// does not extend it, or a code could be kept alive for ever.
 func (c *Codes) MarkVerified(ctx context.Context, purpose, email, code string) error {
 	_, err := c.check(ctx, purpose, email, code, modeMarkVerified)
 	return err
@@ -261,8 +294,14 @@ func (c *Codes) Ping(ctx context.Context) error {
 	return c.be.ping(ctx)
 }
 
+// check runs one atomic check. While the email's code failure budget is
+// locked every check, right code or not, is *models.TooManyAttemptsError;
+// the wrong code that spends the budget is *models.BudgetExhaustedError
+// (still an invalid code).
 func (c *Codes) check(ctx context.Context, purpose, email, code string, mode checkMode) ([]byte, error) {
-	res, payload, err := c.be.check(ctx, c.codeKey(purpose, email), c.hash(purpose, email, code),
+	b := budgetArgs{logKey: c.failKey(email), lockKey: c.lockKey(email), id: newID(),
+		limit: c.opts.FailureBudget, window: c.opts.FailureWindow}
+	res, payload, lock, err := c.be.check(ctx, c.codeKey(purpose, email), c.hash(purpose, email, code), b,
 		c.opts.Now(), mode, c.opts.MaxAttempts, c.opts.ResetTTL)
 	if err != nil {
 		return nil, err
@@ -271,11 +310,16 @@ func (c *Codes) check(ctx context.Context, purpose, email, code string, mode che
 	case resOK:
 		c.event(purpose, EventVerified)
 		return payload, nil
+	case resLocked:
+		return nil, &models.TooManyAttemptsError{RetryAfter: lock}
 	case resDestroyed:
 		c.event(purpose, EventFailed)
 		c.event(purpose, EventDestroyed)
 	default:
 		c.event(purpose, EventFailed)
+	}
+	if lock > 0 {
+		return nil, &models.BudgetExhaustedError{Lock: lock}
 	}
 	return nil, models.ErrInvalidCode
 }
@@ -288,12 +332,22 @@ func (c *Codes) hash(purpose, email, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// Every key of an email carries it as a hash tag ({email}): the scripts
+// that touch several of them then stay within one Redis Cluster slot.
 func (c *Codes) codeKey(purpose, email string) string {
-	return c.opts.Prefix + "code:" + purpose + ":" + email
+	return c.opts.Prefix + "code:" + purpose + ":{" + email + "}"
 }
 
 func (c *Codes) cooldownKey(purpose, email string) string {
-	return c.opts.Prefix + "cooldown:" + purpose + ":" + email
+	return c.opts.Prefix + "cooldown:" + purpose + ":{" + email + "}"
+}
+
+func (c *Codes) failKey(email string) string {
+	return c.opts.Prefix + "codefail:{" + email + "}"
+}
+
+func (c *Codes) lockKey(email string) string {
+	return c.opts.Prefix + "codelock:{" + email + "}"
 }
 
 func (c *Codes) event(purpose, event string) {

@@ -17,7 +17,7 @@ const sweepEvery = 256
 // Redis is configured, and for tests. Codes do not survive a restart and are
 // not shared between processes.
 func NewMemoryCodes(opts CodeOptions) *Codes {
-	return newCodes(&memoryCodes{items: map[string]memItem{}}, opts)
+	return newCodes(&memoryCodes{items: map[string]memItem{}, budgets: memBudgets{}}, opts)
 }
 
 // memItem is one stored value with the (clock) time after which it is garbage,
@@ -30,9 +30,11 @@ type memItem struct {
 // memoryCodes implements codeBackend with a map; every method runs its whole
 // read-modify-write under one mutex, which is what makes it atomic.
 type memoryCodes struct {
-	mu     sync.Mutex
-	items  map[string]memItem
-	writes int
+	mu      sync.Mutex
+	items   map[string]memItem
+	budgets memBudgets // code failure budgets, by log key
+	writes  int
+	window  int64 // the longest failure window seen (ms), for the sweep
 }
 
 func (m *memoryCodes) get(key string, now time.Time) []byte {
@@ -57,6 +59,7 @@ func (m *memoryCodes) set(key string, val []byte, now time.Time, px time.Duratio
 				delete(m.items, k)
 			}
 		}
+		m.budgets.sweep(nowMs, m.window)
 	}
 }
 
@@ -113,9 +116,18 @@ func (m *memoryCodes) takeCooldown(cdKey string, now time.Time, cooldown time.Du
 	return 0
 }
 
-func (m *memoryCodes) issue(_ context.Context, codeKey, cdKey string, rec []byte, now time.Time, life, cooldown time.Duration) (time.Duration, error) {
+// lockLeft is the failure lock left on the budget whose lock key is lkey;
+// the memory backend keeps log and lock together under that key.
+func (m *memoryCodes) lockLeft(lkey string, now time.Time) time.Duration {
+	return time.Duration(m.budgets.lockLeft(lkey, now.UnixMilli())) * time.Millisecond
+}
+
+func (m *memoryCodes) issue(_ context.Context, codeKey, cdKey, lockKey string, rec []byte, now time.Time, life, cooldown time.Duration) (time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if left := m.lockLeft(lockKey, now); left > 0 {
+		return left, nil
+	}
 	if left := m.takeCooldown(cdKey, now, cooldown); left > 0 {
 		return left, nil
 	}
@@ -123,12 +135,15 @@ func (m *memoryCodes) issue(_ context.Context, codeKey, cdKey string, rec []byte
 	return 0, nil
 }
 
-func (m *memoryCodes) reissue(_ context.Context, codeKey, cdKey, hash string, now time.Time, life, cooldown time.Duration) (time.Duration, bool, error) {
+func (m *memoryCodes) reissue(_ context.Context, codeKey, cdKey, lockKey, hash string, now time.Time, life, cooldown time.Duration) (time.Duration, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rec, err := m.liveRecord(codeKey, now)
 	if err != nil || rec == nil {
 		return 0, false, err
+	}
+	if left := m.lockLeft(lockKey, now); left > 0 {
+		return left, true, nil
 	}
 	if left := m.takeCooldown(cdKey, now, cooldown); left > 0 {
 		return left, true, nil
@@ -138,10 +153,20 @@ func (m *memoryCodes) reissue(_ context.Context, codeKey, cdKey, hash string, no
 	return 0, true, m.putRecord(codeKey, rec, now)
 }
 
-func (m *memoryCodes) cooldownLeft(_ context.Context, cdKey string, now time.Time) (time.Duration, error) {
+func (m *memoryCodes) cooldownLeft(_ context.Context, cdKey, lockKey string, now time.Time) (time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.coolingLeft(cdKey, now), nil
+	return max(m.coolingLeft(cdKey, now), m.lockLeft(lockKey, now)), nil
+}
+
+func (m *memoryCodes) peek(_ context.Context, codeKey string, now time.Time) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, err := m.liveRecord(codeKey, now)
+	if err != nil || rec == nil {
+		return nil, false, err
+	}
+	return rec.Payload, true, nil
 }
 
 func (m *memoryCodes) startCooldown(_ context.Context, cdKey string, now time.Time, cooldown time.Duration) (time.Duration, error) {
@@ -150,33 +175,42 @@ func (m *memoryCodes) startCooldown(_ context.Context, cdKey string, now time.Ti
 	return m.takeCooldown(cdKey, now, cooldown), nil
 }
 
-func (m *memoryCodes) check(_ context.Context, codeKey, hash string, now time.Time, mode checkMode, maxAttempts int, resetTTL time.Duration) (checkResult, []byte, error) {
+func (m *memoryCodes) check(_ context.Context, codeKey, hash string, b budgetArgs, now time.Time, mode checkMode, maxAttempts int, resetTTL time.Duration) (checkResult, []byte, time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// The memory backend keeps an email's log and lock together, under the
+	// lock's key.
+	if left := m.lockLeft(b.lockKey, now); left > 0 {
+		return resLocked, nil, left, nil
+	}
 	rec, err := m.liveRecord(codeKey, now)
 	if err != nil || rec == nil {
-		return resMissing, nil, err
+		return resMissing, nil, 0, err
 	}
 	if !hashesEqual(rec.Hash, hash) {
+		m.window = max(m.window, b.window.Milliseconds())
+		lock := time.Duration(m.budgets.fail(b.lockKey, b.id, now.UnixMilli(), b.limit, b.window.Milliseconds())) * time.Millisecond
 		rec.Attempts++
 		if rec.Attempts >= maxAttempts {
 			delete(m.items, codeKey)
-			return resDestroyed, nil, nil
+			return resDestroyed, nil, lock, nil
 		}
-		return resWrong, nil, m.putRecord(codeKey, rec, now)
+		return resWrong, nil, lock, m.putRecord(codeKey, rec, now)
 	}
 	switch mode {
 	case modeMarkVerified:
-		rec.Verified = true
-		rec.ExpiresAt = now.Add(resetTTL).UnixMilli()
-		return resOK, nil, m.putRecord(codeKey, rec, now)
+		if !rec.Verified {
+			rec.Verified = true
+			rec.ExpiresAt = now.Add(resetTTL).UnixMilli()
+		}
+		return resOK, nil, 0, m.putRecord(codeKey, rec, now)
 	case modeConsumeVerified:
 		if !rec.Verified {
-			return resUnverified, nil, nil
+			return resUnverified, nil, 0, nil
 		}
 	}
 	delete(m.items, codeKey)
-	return resOK, rec.Payload, nil
+	return resOK, rec.Payload, 0, nil
 }
 
 func (m *memoryCodes) discard(_ context.Context, codeKey, cdKey string) error {

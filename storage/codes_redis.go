@@ -55,19 +55,22 @@ local function take_cooldown(key, now, cd, slack)
 end
 `
 
-// issueScript: KEYS code, cooldown; ARGV record, now, life, cooldown, slack.
-// Returns the cooldown ms left (nothing stored) or 0.
-var issueScript = redis.NewScript(luaHelpers + `
+// issueScript: KEYS code, cooldown, failure lock; ARGV record, now, life,
+// cooldown, slack. Returns the lock or cooldown ms left (nothing stored) or 0.
+var issueScript = redis.NewScript(luaHelpers + luaBudget + `
 local now, life, cd, slack = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local left = take_cooldown(KEYS[2], now, cd, slack)
+local left = lock_left(KEYS[3], now)
+if left > 0 then return left end
+left = take_cooldown(KEYS[2], now, cd, slack)
 if left > 0 then return left end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', num(life + slack))
 return 0
 `)
 
-// reissueScript: KEYS code, cooldown; ARGV hash, now, life, cooldown, slack.
-// Returns -1 when nothing is pending, the cooldown ms left, or 0.
-var reissueScript = redis.NewScript(luaHelpers + `
+// reissueScript: KEYS code, cooldown, failure lock; ARGV hash, now, life,
+// cooldown, slack. Returns -1 when nothing is pending, the lock or cooldown
+// ms left, or 0.
+var reissueScript = redis.NewScript(luaHelpers + luaBudget + `
 local now, life, cd, slack = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local raw = redis.call('GET', KEYS[1])
 if not raw then return -1 end
@@ -76,7 +79,9 @@ if tonumber(rec.x) <= now then
   redis.call('DEL', KEYS[1])
   return -1
 end
-local left = take_cooldown(KEYS[2], now, cd, slack)
+local left = lock_left(KEYS[3], now)
+if left > 0 then return left end
+left = take_cooldown(KEYS[2], now, cd, slack)
 if left > 0 then return left end
 rec.h, rec.a, rec.v, rec.x = ARGV[1], 0, false, now + life
 redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', num(life + slack))
@@ -88,37 +93,44 @@ var startCooldownScript = redis.NewScript(luaHelpers + `
 return take_cooldown(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 `)
 
-// checkScript: KEYS code; ARGV hash, now, mode, max attempts, reset ttl, slack.
-// Returns {checkResult} or, for a consumed record, {checkResult, record}.
-// The numbers match the checkResult and checkMode constants.
-var checkScript = redis.NewScript(luaHelpers + `
+// checkScript: KEYS code, failure log, failure lock; ARGV hash, now, mode,
+// max attempts, reset ttl, slack, failure id, budget, window.
+// Returns {checkResult, lock ms} or, for a consumed record, {checkResult, 0,
+// record}. The numbers match the checkResult and checkMode constants.
+var checkScript = redis.NewScript(luaHelpers + luaBudget + `
 local now, mode, maxAttempts, resetTTL, slack =
   tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local budget, window = tonumber(ARGV[8]), tonumber(ARGV[9])
+local locked = lock_left(KEYS[3], now)
+if locked > 0 then return {5, locked} end
 local raw = redis.call('GET', KEYS[1])
-if not raw then return {0} end
+if not raw then return {0, 0} end
 local rec = cjson.decode(raw)
 local exp = tonumber(rec.x)
 if exp <= now then
   redis.call('DEL', KEYS[1])
-  return {0}
+  return {0, 0}
 end
 if not same(rec.h, ARGV[1]) then
+  local lock = fail_once(KEYS[2], KEYS[3], ARGV[7], now, budget, window, slack)
   rec.a = (tonumber(rec.a) or 0) + 1
   if rec.a >= maxAttempts then
     redis.call('DEL', KEYS[1])
-    return {2}
+    return {2, lock}
   end
   redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', num(exp - now + slack))
-  return {1}
+  return {1, lock}
 end
 if mode == '1' then
+  -- RESET_TTL runs from the first verify; a second one changes nothing.
+  if rec.v == true then return {3, 0} end
   rec.v, rec.x = true, now + resetTTL
   redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', num(resetTTL + slack))
-  return {3}
+  return {3, 0}
 end
-if mode == '2' and rec.v ~= true then return {4} end
+if mode == '2' and rec.v ~= true then return {4, 0} end
 redis.call('DEL', KEYS[1])
-return {3, raw}
+return {3, 0, raw}
 `)
 
 // restoreScript: KEYS code; ARGV record, now, life, slack. Returns 1 when it
@@ -137,8 +149,8 @@ func redisDown(op string, err error) error {
 	return models.Unavailable("redis", fmt.Errorf("%s: %w", op, err))
 }
 
-func (r *redisCodes) issue(ctx context.Context, codeKey, cdKey string, rec []byte, now time.Time, life, cooldown time.Duration) (time.Duration, error) {
-	left, err := issueScript.Run(ctx, r.st.Conn(), []string{codeKey, cdKey},
+func (r *redisCodes) issue(ctx context.Context, codeKey, cdKey, lockKey string, rec []byte, now time.Time, life, cooldown time.Duration) (time.Duration, error) {
+	left, err := issueScript.Run(ctx, r.st.Conn(), []string{codeKey, cdKey, lockKey},
 		rec, now.UnixMilli(), ms(life), ms(cooldown), ms(gcSlack)).Int64()
 	if err != nil {
 		return 0, redisDown("issue code", err)
@@ -146,8 +158,8 @@ func (r *redisCodes) issue(ctx context.Context, codeKey, cdKey string, rec []byt
 	return time.Duration(left) * time.Millisecond, nil
 }
 
-func (r *redisCodes) reissue(ctx context.Context, codeKey, cdKey, hash string, now time.Time, life, cooldown time.Duration) (time.Duration, bool, error) {
-	left, err := reissueScript.Run(ctx, r.st.Conn(), []string{codeKey, cdKey},
+func (r *redisCodes) reissue(ctx context.Context, codeKey, cdKey, lockKey, hash string, now time.Time, life, cooldown time.Duration) (time.Duration, bool, error) {
+	left, err := reissueScript.Run(ctx, r.st.Conn(), []string{codeKey, cdKey, lockKey},
 		hash, now.UnixMilli(), ms(life), ms(cooldown), ms(gcSlack)).Int64()
 	if err != nil {
 		return 0, false, redisDown("reissue code", err)
@@ -158,19 +170,40 @@ func (r *redisCodes) reissue(ctx context.Context, codeKey, cdKey, hash string, n
 	return time.Duration(left) * time.Millisecond, true, nil
 }
 
-func (r *redisCodes) cooldownLeft(ctx context.Context, cdKey string, now time.Time) (time.Duration, error) {
-	raw, err := r.st.GetWithContext(ctx, cdKey)
+func (r *redisCodes) cooldownLeft(ctx context.Context, cdKey, lockKey string, now time.Time) (time.Duration, error) {
+	// One slot ({email}), so one MGET even on a cluster.
+	vals, err := r.st.Conn().MGet(ctx, cdKey, lockKey).Result()
 	if err != nil {
 		return 0, redisDown("read cooldown", err)
 	}
-	if raw == nil {
-		return 0, nil
+	var left time.Duration
+	for _, v := range vals {
+		s, _ := v.(string)
+		until, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			continue // missing, or not ours to judge: a malformed value does not cool anything
+		}
+		left = max(left, msLeft(until, now))
 	}
-	until, err := strconv.ParseInt(string(raw), 10, 64)
+	return left, nil
+}
+
+func (r *redisCodes) peek(ctx context.Context, codeKey string, now time.Time) ([]byte, bool, error) {
+	raw, err := r.st.GetWithContext(ctx, codeKey)
 	if err != nil {
-		return 0, nil // not ours to judge; a malformed value does not cool anything
+		return nil, false, redisDown("read code", err)
 	}
-	return msLeft(until, now), nil
+	if raw == nil {
+		return nil, false, nil
+	}
+	var rec codeRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, false, fmt.Errorf("peek code: decode record: %w", err)
+	}
+	if rec.ExpiresAt <= now.UnixMilli() {
+		return nil, false, nil
+	}
+	return rec.Payload, true, nil
 }
 
 func (r *redisCodes) startCooldown(ctx context.Context, cdKey string, now time.Time, cooldown time.Duration) (time.Duration, error) {
@@ -182,29 +215,30 @@ func (r *redisCodes) startCooldown(ctx context.Context, cdKey string, now time.T
 	return time.Duration(left) * time.Millisecond, nil
 }
 
-func (r *redisCodes) check(ctx context.Context, codeKey, hash string, now time.Time, mode checkMode, maxAttempts int, resetTTL time.Duration) (checkResult, []byte, error) {
-	reply, err := checkScript.Run(ctx, r.st.Conn(), []string{codeKey},
-		hash, now.UnixMilli(), int(mode), maxAttempts, ms(resetTTL), ms(gcSlack)).Slice()
+func (r *redisCodes) check(ctx context.Context, codeKey, hash string, b budgetArgs, now time.Time, mode checkMode, maxAttempts int, resetTTL time.Duration) (checkResult, []byte, time.Duration, error) {
+	reply, err := checkScript.Run(ctx, r.st.Conn(), []string{codeKey, b.logKey, b.lockKey},
+		hash, now.UnixMilli(), int(mode), maxAttempts, ms(resetTTL), ms(gcSlack), b.id, b.limit, ms(b.window)).Slice()
 	if err != nil {
-		return resMissing, nil, redisDown("check code", err)
+		return resMissing, nil, 0, redisDown("check code", err)
 	}
-	if len(reply) == 0 {
-		return resMissing, nil, fmt.Errorf("check code: empty script reply")
+	if len(reply) < 2 {
+		return resMissing, nil, 0, fmt.Errorf("check code: unexpected script reply %v", reply)
 	}
-	status, ok := reply[0].(int64)
-	if !ok {
-		return resMissing, nil, fmt.Errorf("check code: unexpected script reply %v", reply)
+	status, ok1 := reply[0].(int64)
+	lockMs, ok2 := reply[1].(int64)
+	if !ok1 || !ok2 {
+		return resMissing, nil, 0, fmt.Errorf("check code: unexpected script reply %v", reply)
 	}
-	res := checkResult(status)
-	if res != resOK || len(reply) < 2 {
-		return res, nil, nil
+	res, lock := checkResult(status), time.Duration(lockMs)*time.Millisecond
+	if res != resOK || len(reply) < 3 {
+		return res, nil, lock, nil
 	}
-	raw, _ := reply[1].(string)
+	raw, _ := reply[2].(string)
 	var rec codeRecord
 	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-		return resMissing, nil, fmt.Errorf("check code: decode record: %w", err)
+		return resMissing, nil, 0, fmt.Errorf("check code: decode record: %w", err)
 	}
-	return resOK, rec.Payload, nil
+	return resOK, rec.Payload, 0, nil
 }
 
 func (r *redisCodes) discard(ctx context.Context, codeKey, cdKey string) error {

@@ -263,12 +263,12 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		f := newFixture(t, base)
 		code := mustIssue(t, f, "login", email, nil)
 		wrongTries(t, f, "login", email, code, base.MaxAttempts-1)
-		if f.raw(f.prefix+"code:login:"+email) == nil {
+		if f.raw(f.prefix+"code:login:{"+email+"}") == nil {
 			t.Fatal("record gone before MaxAttempts")
 		}
 		_, err := f.codes.Consume(ctx, "login", email, wrongCode(code))
 		wantInvalid(t, err)
-		if f.raw(f.prefix+"code:login:"+email) != nil {
+		if f.raw(f.prefix+"code:login:{"+email+"}") != nil {
 			t.Fatal("record still stored after MaxAttempts")
 		}
 		_, err = f.codes.Consume(ctx, "login", email, code)
@@ -397,7 +397,7 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		if _, err := f.codes.Reissue(ctx, "login", email); err != nil {
 			t.Fatal(err)
 		}
-		if f.raw(f.prefix+"cooldown:login:"+email) != nil {
+		if f.raw(f.prefix+"cooldown:login:{"+email+"}") != nil {
 			t.Fatal("cooldown key stored although cooldown is off")
 		}
 	})
@@ -424,7 +424,7 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		}
 		_, err = f.codes.Issue(ctx, "password", email, nil)
 		wantRateLimited(t, err, 30*time.Second)
-		if f.raw(f.prefix+"code:password:"+email) != nil {
+		if f.raw(f.prefix+"code:password:{"+email+"}") != nil {
 			t.Fatal("StartCooldown or a refused Issue stored a code")
 		}
 		f.clock.Advance(30 * time.Second)
@@ -495,7 +495,7 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		f.clock.Advance(base.TTL)
 		_, err = f.codes.Reissue(ctx, "register", email)
 		wantInvalid(t, err)
-		if f.raw(f.prefix+"code:register:"+email) != nil {
+		if f.raw(f.prefix+"code:register:{"+email+"}") != nil {
 			t.Fatal("reissue revived an expired code")
 		}
 	})
@@ -704,9 +704,9 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		opts.Cooldown = time.Minute
 		f := newFixture(t, opts)
 		code := mustIssue(t, f, "register", email, []byte(`{"x":1}`))
-		raw := f.raw(f.prefix + "code:register:" + email)
+		raw := f.raw(f.prefix + "code:register:{" + email + "}")
 		if raw == nil {
-			t.Fatalf("no value at %q", f.prefix+"code:register:"+email)
+			t.Fatalf("no value at %q", f.prefix+"code:register:{"+email+"}")
 		}
 		if strings.Contains(string(raw), code) {
 			t.Fatalf("stored value %s contains the code %s", raw, code)
@@ -714,7 +714,7 @@ func runCodesContract(t *testing.T, newFixture codesFactory) {
 		if !strings.Contains(string(raw), f.codes.hash("register", email, code)) {
 			t.Fatalf("stored value %s lacks the keyed hash", raw)
 		}
-		if f.raw(f.prefix+"cooldown:register:"+email) == nil {
+		if f.raw(f.prefix+"cooldown:register:{"+email+"}") == nil {
 			t.Fatal("no cooldown key")
 		}
 		// Another secret gives another hash: the hash is keyed.

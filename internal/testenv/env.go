@@ -72,6 +72,11 @@ type Config struct {
 	SMTPAddr       string // overrides the SMTP server (a dead port)
 	RateLimit      int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
 	ProxyHeader    string // PROXY_HEADER, trusted from the test client's address
+	// CodeFailureBudget, CodeFailureWindow and PasswordFailureBudget are the
+	// failure budgets per email (10, 1h and 10 when zero, as in the API).
+	CodeFailureBudget     int
+	CodeFailureWindow     time.Duration
+	PasswordFailureBudget int
 	// PurgeAfter is ACCOUNT_PURGE_AFTER (0 here: the purge erases nobody).
 	PurgeAfter time.Duration
 	// DefaultLocale and AppName are DEFAULT_LOCALE and APP_NAME ("en" and
@@ -113,7 +118,6 @@ type Env struct {
 	mailMu   sync.Mutex
 	mailSeen map[string]int
 	vars     map[string]string
-	limits   fiber.Storage
 }
 
 // Real reports whether name ("database", "redis", "s3", "smtp") is a real service here.
@@ -197,7 +201,10 @@ func New(t testing.TB, cfg Config) *Env {
 	codeOpts := storage.CodeOptions{
 		Secret: []byte("code-secret"), TTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, MaxAttempts: cfg.MaxAttempts,
 		Cooldown: cfg.Cooldown, Prefix: e.prefix, Now: e.Clock.Now, OnEvent: metrics.CodeEvent,
+		FailureBudget: cfg.CodeFailureBudget, FailureWindow: cfg.CodeFailureWindow,
 	}
+	budgetOpts := storage.BudgetOptions{Limit: cfg.PasswordFailureBudget, Prefix: e.prefix, Now: e.Clock.Now}
+	var pwBudget *storage.Budget
 	redisURL := cfg.RedisURL
 	if redisURL == "" {
 		redisURL = os.Getenv(EnvRedisURL)
@@ -209,16 +216,18 @@ func New(t testing.TB, cfg Config) *Env {
 		}
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, time.Second, time.Second
 		opts.MaxRetries = 0
+		opts.DialerRetries = 1 // as serve.go: a dead Redis answers at once
 		e.Redis = redis.NewClient(opts)
 		if err := e.Redis.Ping(ctx).Err(); err != nil {
 			t.Fatalf("redis %s: %v", opts.Addr, err)
 		}
 		t.Cleanup(func() { cleanRedis(e.Redis, e.prefix); e.Redis.Close() })
 		store := redisstore.NewFromConnection(e.Redis)
-		e.limits = store
 		e.Codes = storage.NewRedisCodes(store, codeOpts)
+		pwBudget = storage.NewRedisBudget(e.Redis, "password", budgetOpts)
 	} else {
 		e.Codes = storage.NewMemoryCodes(codeOpts)
+		pwBudget = storage.NewMemoryBudget("password", budgetOpts)
 	}
 
 	endpoint := cfg.S3Endpoint
@@ -284,16 +293,24 @@ func New(t testing.TB, cfg Config) *Env {
 		objects = cfg.WrapObjects(objects)
 	}
 	e.App = app.New(app.Deps{
-		DB: e.DB, Codes: e.Codes, Mailer: mailer, Objects: objects, Events: metrics, Now: e.Clock.Now, Templates: tpl,
+		DB: e.DB, Codes: e.Codes, PasswordBudget: pwBudget, Mailer: mailer, Objects: objects, Events: metrics, Now: e.Clock.Now, Templates: tpl,
 		Options: app.Options{
 			TokenTTL: cfg.TokenTTL, RefreshReuseGrace: cfg.ReuseGrace, SessionIdleTTL: cfg.SessionIdleTTL,
 			SessionMaxTTL: cfg.SessionMaxTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: 4,
 			JWTSecret: e.Secret, AvatarMaxBytes: cfg.AvatarMax, AppName: cfg.AppName, PurgeAfter: cfg.PurgeAfter,
 		},
 	})
+	var authLimiter middleware.Limiter
+	if cfg.RateLimit > 0 {
+		var client redis.UniversalClient
+		if e.Redis != nil {
+			client = e.Redis
+		}
+		authLimiter = storage.NewRateLimiter(client, e.prefix+"addr:", cfg.RateLimit, time.Minute, e.Clock.Now)
+	}
 	e.Fiber = routes.New(e.App, routes.Options{
 		JWTSecret: e.Secret, Metrics: metrics, AvatarMaxBytes: cfg.AvatarMax, UploadsDir: e.Uploads,
-		RequestTimeout: 10 * time.Second, AuthRateLimit: cfg.RateLimit, RateLimitStore: e.limits, KeyPrefix: e.prefix,
+		RequestTimeout: 10 * time.Second, AuthLimiter: authLimiter,
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: []string{"0.0.0.0", "127.0.0.1"},
 		RefreshCookie: cfg.RefreshCookie, CORSOrigins: cfg.CORSOrigins, ServeMetrics: !cfg.NoMetricsRoute,
 		AvatarRateLimit: cfg.AvatarRateLimit,
