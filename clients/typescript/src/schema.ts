@@ -17,8 +17,14 @@ export interface paths {
          * Start a registration
          * @description Validates the details and mails a `register` code to the email. Nothing reaches the
          *     account database until the code is verified with `POST /auth/register/verify`; until
-         *     then the pending registration is kept for `expires_in` seconds. Registering again for the
-         *     same email replaces the pending registration and its code (subject to the cooldown).
+         *     then the pending registration is kept for `expires_in` seconds.
+         *
+         *     Registering again for an email whose registration is pending (subject to the cooldown)
+         *     never lets someone else swap in their own details: with the same password as the
+         *     pending registration, the new names and phone replace the pending ones and a new code
+         *     is mailed; with any other password the pending registration stays exactly as it was and
+         *     its code is mailed again (a new code; the old one stops working). The answer is the
+         *     same `200` either way.
          */
         post: operations["register"];
         delete?: never;
@@ -325,7 +331,10 @@ export interface paths {
          * @description `multipart/form-data` with one file field, `avatar`. JPEG, PNG and WebP are accepted,
          *     recognised from the file's bytes (not its name or declared type); anything else answers
          *     `415`. A file over the size limit (5 MiB by default) answers `413`; an image over 40
-         *     megapixels or one that cannot be decoded answers `400`. The image is cropped and resized
+         *     megapixels, one whose pixels would take more than 128 MiB to decode (width x height x
+         *     bytes per pixel, counting JPEG as 7: a 16-bit 40-megapixel PNG, a 24-megapixel JPEG), or one that cannot be decoded answers
+         *     `400`. Each user may upload `AVATAR_RATE_LIMIT` avatars an hour (30 by default; per
+         *     server instance); past it `429 rate_limited` with `Retry-After`. The image is cropped and resized
          *     to at most 512x512 and re-encoded, so no metadata (EXIF, GPS) survives. Each upload gets
          *     a new URL, so it can be cached forever; the previous image is removed.
          */
@@ -395,7 +404,8 @@ export interface paths {
         get?: never;
         /**
          * Change the password
-         * @description Needs the current password (a wrong one answers `400 invalid_credentials`). Every
+         * @description Needs the current password (a wrong one answers `400 invalid_credentials`; wrong ones
+         *     count in the email's password failure budget, past which `429 too_many_attempts`). Every
          *     other session ends, and every access token issued before is revoked, including the one
          *     used for this request; the answer carries a fresh pair for this session to use from now
          *     on.
@@ -690,7 +700,13 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format.
+         * @description Metrics in the Prometheus text exposition format. Served here only in development; in
+         *     production only on the separate listener `METRICS_ADDR` (when set), never on the API's
+         *     own. The API's metrics are named `accounts_*`: `accounts_http_requests_total` by route,
+         *     method and the answer's real status, `accounts_http_request_duration_seconds`, and
+         *     `accounts_auth_codes_total` by purpose and event. Password-reset codes are not counted
+         *     when issued or mailed, since that happens only for real accounts: no metric tells
+         *     whether an email has an account.
          */
         get: operations["metrics"];
         put?: never;
@@ -750,7 +766,7 @@ export interface components {
          * @description Stable, machine-readable error code (see the table at the top).
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "email_taken" | "invalid_credentials" | "account_inactive" | "invalid_code" | "email_immutable" | "unauthorized" | "session_revoked" | "forbidden" | "not_found" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "unavailable" | "internal";
+        ErrorCode: "validation_failed" | "email_taken" | "invalid_credentials" | "account_inactive" | "invalid_code" | "email_immutable" | "unauthorized" | "session_revoked" | "forbidden" | "not_found" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "too_many_attempts" | "unavailable" | "internal";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -1138,7 +1154,7 @@ export interface components {
             email: components["schemas"]["Email"];
             /**
              * Format: password
-             * @description The account's password.
+             * @description The account's password. Over 72 bytes (not characters) it is refused.
              */
             password: string;
         };
@@ -1213,7 +1229,7 @@ export interface components {
         ChangePasswordRequest: {
             /**
              * Format: password
-             * @description The password in use now.
+             * @description The password in use now. Over 72 bytes (not characters) it is refused.
              */
             current_password: string;
             new_password: components["schemas"]["Password"];
@@ -1631,6 +1647,59 @@ export interface components {
             };
         };
         /**
+         * @description The email's failure budget is spent (`too_many_attempts`), or, on a route without a
+         *     token, this client sent too many requests or a code mail is cooling down
+         *     (`rate_limited`). Nothing was checked or sent; wait `Retry-After` seconds.
+         */
+        TooManyAttempts: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "too_many_attempts",
+                 *         "message": "too many failed attempts, try again in 42 minutes"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    error: components["schemas"]["ErrorDetail"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited" | "too_many_attempts";
+                    };
+                };
+            };
+        };
+        /**
+         * @description The email's password failure budget is spent (`too_many_attempts`): the password was not
+         *     checked. Wait `Retry-After` seconds.
+         */
+        PasswordBudgetSpent: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "too_many_attempts",
+                 *         "message": "too many failed attempts, try again in 42 minutes"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    error: components["schemas"]["ErrorDetail"] & {
+                        /** @enum {string} */
+                        code?: "too_many_attempts";
+                    };
+                };
+            };
+        };
+        /**
          * @description Too soon (`rate_limited`): a code was mailed for this purpose and email less than the
          *     cooldown ago, or this client sent too many requests. Nothing was sent; wait
          *     `Retry-After` seconds.
@@ -1767,7 +1836,7 @@ export interface operations {
             400: components["responses"]["BadRequestRegistrationCode"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -1790,7 +1859,7 @@ export interface operations {
             403: components["responses"]["AccountInactive"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -1813,7 +1882,7 @@ export interface operations {
             403: components["responses"]["AccountInactive"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -1878,7 +1947,7 @@ export interface operations {
             400: components["responses"]["BadRequestCode"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -1913,7 +1982,7 @@ export interface operations {
             400: components["responses"]["BadRequestCode"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -2026,7 +2095,7 @@ export interface operations {
             403: components["responses"]["AccountInactive"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -2049,7 +2118,7 @@ export interface operations {
             403: components["responses"]["AccountInactive"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -2149,6 +2218,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             /**
              * @description The object storage or the database is unavailable (code `unavailable`); the avatar
@@ -2264,6 +2334,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["PasswordBudgetSpent"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -2428,7 +2499,7 @@ export interface operations {
             403: components["responses"]["AccountInactive"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -2451,7 +2522,7 @@ export interface operations {
             403: components["responses"]["AccountInactive"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
