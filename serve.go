@@ -142,7 +142,8 @@ func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, met
 	if cfg.S3Endpoint != "" {
 		objects, err := storage.NewS3Objects(ctx, storage.S3Options{
 			Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
-			Bucket: cfg.S3Bucket, UseSSL: cfg.S3UseSSL, PublicURL: cfg.S3PublicURL,
+			Bucket: cfg.S3Bucket, UseSSL: cfg.S3UseSSL, PublicURL: cfg.S3PublicURL, Region: cfg.S3Region,
+			VirtualHostStyle: !cfg.S3ForcePathStyle, SkipBucketPolicy: !cfg.S3SetBucketPolicy,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("S3_ENDPOINT: %w", err)

@@ -28,12 +28,15 @@ type Config struct {
 	DatabaseURL string // empty: embedded SQLite in DataDir
 	RedisURL    string // empty: in-memory code store
 
-	S3Endpoint  string // empty: objects on local disk in DataDir
-	S3AccessKey string
-	S3SecretKey string
-	S3Bucket    string
-	S3UseSSL    bool
-	S3PublicURL string
+	S3Endpoint        string // empty: objects on local disk in DataDir
+	S3AccessKey       string
+	S3SecretKey       string
+	S3Bucket          string
+	S3UseSSL          bool
+	S3PublicURL       string
+	S3Region          string // S3_REGION: the bucket's region (AWS and others that check it)
+	S3ForcePathStyle  bool   // S3_FORCE_PATH_STYLE: endpoint/bucket addressing; false: bucket.endpoint (AWS)
+	S3SetBucketPolicy bool   // S3_SET_BUCKET_POLICY: set a public-read policy at start; false where the provider manages access
 
 	SMTPHost     string // empty: mails are written to the log
 	SMTPPort     int
@@ -115,6 +118,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		S3Bucket:              p.str("S3_BUCKET", "avatars"),
 		S3UseSSL:              p.boolean("S3_USE_SSL", false),
 		S3PublicURL:           p.str("S3_PUBLIC_URL", ""),
+		S3Region:              p.str("S3_REGION", ""),
+		S3ForcePathStyle:      p.boolean("S3_FORCE_PATH_STYLE", true),
+		S3SetBucketPolicy:     p.boolean("S3_SET_BUCKET_POLICY", true),
 		SMTPHost:              p.str("SMTP_HOST", ""),
 		SMTPPort:              p.integer("SMTP_PORT", 587, 1, 65535),
 		SMTPUsername:          p.str("SMTP_USERNAME", ""),

@@ -21,7 +21,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.HTTPAddr != ":8080" || c.DataDir != "./data" || c.S3Bucket != "avatars" || c.CodeTTL != 10*time.Minute ||
 		c.ResetTTL != 30*time.Minute || c.CodeMaxAttempts != 5 || c.CodeResendCooldown != time.Minute ||
-		c.BcryptCost != 10 || c.AvatarMaxBytes != 5<<20 || c.TokenTTL != 15*time.Minute || c.Production() || !c.AutoMigrate {
+		c.BcryptCost != 10 || c.AvatarMaxBytes != 5<<20 || c.TokenTTL != 15*time.Minute || c.Production() || !c.AutoMigrate ||
+		!c.S3ForcePathStyle || !c.S3SetBucketPolicy || c.S3Region != "" || c.MetricsAddr != "" || c.AvatarRateLimit != 30 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -39,11 +40,14 @@ func TestEveryBadValueIsNamed(t *testing.T) {
 		"CODE_RESEND_COOLDOWN": "-1s",
 		"S3_USE_SSL":           "maybe",
 		"PROXY_HEADER":         "X-Forwarded-For",
+		"S3_FORCE_PATH_STYLE":  "sometimes",
+		"S3_SET_BUCKET_POLICY": "2",
+		"AVATAR_RATE_LIMIT":    "-1",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"APP_ENV", "CODE_TTL", "CODE_MAX_ATTEMPTS", "BCRYPT_COST", "DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "CODE_RESEND_COOLDOWN", "S3_USE_SSL", "TRUSTED_PROXIES"} {
+	for _, name := range []string{"APP_ENV", "CODE_TTL", "CODE_MAX_ATTEMPTS", "BCRYPT_COST", "DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "CODE_RESEND_COOLDOWN", "S3_USE_SSL", "TRUSTED_PROXIES", "S3_FORCE_PATH_STYLE", "S3_SET_BUCKET_POLICY", "AVATAR_RATE_LIMIT"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -36,11 +36,23 @@ const (
 
 // S3Options configures S3Objects. Endpoint is host[:port]; a leading
 // "http://" or "https://" is accepted and then decides UseSSL. PublicURL is
-// the base of object URLs; empty means "http(s)://<Endpoint>/<Bucket>".
+// the base of object URLs; empty means "http(s)://<Endpoint>/<Bucket>", or
+// "http(s)://<Bucket>.<Endpoint>" with VirtualHostStyle.
 type S3Options struct {
 	Endpoint, AccessKey, SecretKey, Bucket, Region string
 	UseSSL                                         bool
 	PublicURL                                      string
+	// VirtualHostStyle addresses the bucket as a host name
+	// (bucket.endpoint), as AWS S3 wants; the default is path style
+	// (endpoint/bucket), which MinIO and most self-hosted stores expect.
+	VirtualHostStyle bool
+	// SkipBucketPolicy leaves the bucket's access to the provider (AWS with
+	// Block Public Access behind a CDN, Cloudflare R2): no public-read
+	// policy is set at start.
+	SkipBucketPolicy bool
+
+	// dial replaces the network dialer (tests reach bucket.localhost).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // S3Objects keeps objects in one publicly readable bucket of an S3-compatible
@@ -49,6 +61,7 @@ type S3Objects struct {
 	client    *minio.Client
 	bucket    string
 	publicURL string
+	setPolicy bool
 }
 
 // NewS3Objects connects, creates the bucket when missing and sets a policy
@@ -83,13 +96,21 @@ func newS3Objects(o S3Options) (*S3Objects, string, error) {
 		return nil, "", fmt.Errorf("s3 transport: %w", err)
 	}
 	tr.DialContext = (&net.Dialer{Timeout: s3DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	if o.dial != nil {
+		tr.DialContext = o.dial
+	}
+	lookup := minio.BucketLookupPath
+	if o.VirtualHostStyle {
+		lookup = minio.BucketLookupDNS
+	}
 	tr.ResponseHeaderTimeout = s3HeaderTimeout
 	client, err := minio.New(endpoint, &minio.Options{
-		Creds:      credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
-		Secure:     secure,
-		Region:     o.Region,
-		Transport:  tr,
-		MaxRetries: s3MaxRetries,
+		Creds:        credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
+		Secure:       secure,
+		Region:       o.Region,
+		Transport:    tr,
+		MaxRetries:   s3MaxRetries,
+		BucketLookup: lookup,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("s3 client for %s: %w", endpoint, err)
@@ -101,8 +122,11 @@ func newS3Objects(o S3Options) (*S3Objects, string, error) {
 			scheme = "https"
 		}
 		publicURL = scheme + "://" + endpoint + "/" + o.Bucket
+		if o.VirtualHostStyle {
+			publicURL = scheme + "://" + o.Bucket + "." + endpoint
+		}
 	}
-	return &S3Objects{client: client, bucket: o.Bucket, publicURL: strings.TrimRight(publicURL, "/")}, endpoint, nil
+	return &S3Objects{client: client, bucket: o.Bucket, publicURL: strings.TrimRight(publicURL, "/"), setPolicy: !o.SkipBucketPolicy}, endpoint, nil
 }
 
 func (s *S3Objects) ensureBucket(ctx context.Context, region string) error {
@@ -118,6 +142,9 @@ func (s *S3Objects) ensureBucket(ctx context.Context, region string) error {
 		if err != nil && minio.ToErrorResponse(err).Code != minio.BucketAlreadyOwnedByYou {
 			return fmt.Errorf("create bucket: %w", err)
 		}
+	}
+	if !s.setPolicy {
+		return nil
 	}
 	if err := s.client.SetBucketPolicy(ctx, s.bucket, fmt.Sprintf(s3PublicReadJSON, s.bucket)); err != nil {
 		return fmt.Errorf("set public-read policy: %w", err)

@@ -33,6 +33,7 @@ type MinIO struct {
 	dataDir string
 	logPath string
 	console string
+	env     []string // extra environment of the server
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -60,6 +61,13 @@ func MinioBin() string {
 // them with t.Setenv for this test, so such a test must not be parallel.
 func StartMinIO(t testing.TB) *MinIO {
 	t.Helper()
+	return StartMinIOWith(t)
+}
+
+// StartMinIOWith is StartMinIO with extra environment for the server
+// (MINIO_DOMAIN=localhost, say, for virtual-host-style buckets).
+func StartMinIOWith(t testing.TB, env ...string) *MinIO {
+	t.Helper()
 	bin := MinioBin()
 	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 		if RequireServices() {
@@ -80,6 +88,7 @@ func StartMinIO(t testing.TB) *MinIO {
 		// Fixed for the server's life, so a restart comes back where it was.
 		Endpoint: "127.0.0.1:" + strconv.Itoa(sparePort(t)),
 		console:  "127.0.0.1:" + strconv.Itoa(sparePort(t)),
+		env:      env,
 	}
 	t.Cleanup(m.Stop)
 	m.Start()
@@ -106,6 +115,7 @@ func (m *MinIO) Start() {
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
+	cmd.Env = append(cmd.Env, m.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: stopping it never touches anything else.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
