@@ -108,31 +108,23 @@ func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, met
 	}
 	budgetOpts := storage.BudgetOptions{Limit: cfg.PasswordFailureBudget, Window: storage.PasswordFailureWindow, Prefix: keyPrefix}
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
+		client, addr, err := newRedisClient(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, err
 		}
-		// Fail fast: a dead Redis should turn into a 503 within the request's
-		// deadline, not after go-redis's default retries.
-		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
-		opts.MaxRetries = 1
-		// go-redis dials a dead server 5 times by default: ~1s per request
-		// before its 503.
-		opts.DialerRetries = 1
-		client := redis.NewClient(opts)
 		b.closers = append(b.closers, client.Close)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err = client.Ping(pctx).Err()
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: cannot reach %s: %w", opts.Addr, err)
+			return nil, fmt.Errorf("REDIS_URL: cannot reach %s: %w", addr, err)
 		}
 		// Built from a pinged client: redisstore.New would panic on a bad URL.
 		store := redisstore.NewFromConnection(client)
 		b.codes = storage.NewRedisCodes(store, codeOpts)
 		b.pwBudget = storage.NewRedisBudget(client, "password", budgetOpts)
 		b.redis = client
-		log.Info("backend", "codes", "redis "+opts.Addr)
+		log.Info("backend", "codes", "redis "+addr)
 	} else {
 		b.codes = storage.NewMemoryCodes(codeOpts)
 		b.pwBudget = storage.NewMemoryBudget("password", budgetOpts)
@@ -176,6 +168,33 @@ func openBackends(ctx context.Context, cfg *config.Config, log *slog.Logger, met
 	}
 	ok = true
 	return b, nil
+}
+
+// newRedisClient connects to one Redis or, with REDIS_CLUSTER, to a Redis
+// Cluster; every multi-key script keeps its keys in one hash slot, so the
+// stores work on either. It fails fast: a dead Redis should turn into a 503
+// within the request's deadline, not after go-redis's default retries.
+func newRedisClient(cfg *config.Config) (redis.UniversalClient, string, error) {
+	const timeout = 2 * time.Second
+	if cfg.RedisCluster {
+		opts, err := redis.ParseClusterURL(cfg.RedisURL)
+		if err != nil {
+			return nil, "", fmt.Errorf("REDIS_URL: %w", err)
+		}
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = timeout, timeout, timeout
+		opts.MaxRetries = 1
+		return redis.NewClusterClient(opts), "cluster " + strings.Join(opts.Addrs, ","), nil
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = timeout, timeout, timeout
+	opts.MaxRetries = 1
+	// go-redis dials a dead server 5 times by default: ~1s per request
+	// before its 503.
+	opts.DialerRetries = 1
+	return redis.NewClient(opts), opts.Addr, nil
 }
 
 // derive gives each use of the one configured secret its own key.

@@ -27,6 +27,9 @@ type Config struct {
 
 	DatabaseURL string // empty: embedded SQLite in DataDir
 	RedisURL    string // empty: in-memory code store
+	// RedisCluster: REDIS_URL names a Redis Cluster in go-redis's cluster
+	// URL form (redis://h1:p1?addr=h2:p2&addr=h3:p3).
+	RedisCluster bool
 
 	S3Endpoint        string // empty: objects on local disk in DataDir
 	S3AccessKey       string
@@ -112,6 +115,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		DataDir:               p.str("DATA_DIR", "./data"),
 		DatabaseURL:           p.str("DATABASE_URL", ""),
 		RedisURL:              p.str("REDIS_URL", ""),
+		RedisCluster:          p.boolean("REDIS_CLUSTER", false),
 		S3Endpoint:            p.str("S3_ENDPOINT", ""),
 		S3AccessKey:           p.str("S3_ACCESS_KEY", ""),
 		S3SecretKey:           p.str("S3_SECRET_KEY", ""),
@@ -164,6 +168,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.RedisURL != "" {
 		p.url("REDIS_URL", c.RedisURL, "redis", "rediss")
+	}
+	if c.RedisCluster && c.RedisURL == "" {
+		p.fail("REDIS_CLUSTER", "needs REDIS_URL (redis://h1:p1?addr=h2:p2&addr=h3:p3)")
 	}
 	if c.S3Endpoint != "" {
 		if strings.Contains(c.S3Endpoint, "://") {

@@ -169,3 +169,14 @@ func TestDotEnvFillsUnsetVariables(t *testing.T) {
 }
 
 func writeFile(name, content string) error { return os.WriteFile(name, []byte(content), 0o600) }
+
+func TestRedisClusterNeedsItsURL(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if _, err := Load(env(map[string]string{"REDIS_CLUSTER": "true"})); err == nil || !strings.Contains(err.Error(), "REDIS_CLUSTER") {
+		t.Fatalf("REDIS_CLUSTER without REDIS_URL: %v", err)
+	}
+	c, err := Load(env(map[string]string{"REDIS_CLUSTER": "true", "REDIS_URL": "redis://10.0.0.1:7001?addr=10.0.0.2:7002"}))
+	if err != nil || !c.RedisCluster {
+		t.Fatalf("cluster config: %v", err)
+	}
+}

@@ -25,6 +25,7 @@
 # Environment:
 #   CACHE_DIR           binaries, data, pid files and logs ($HOME/.cache/accounts)
 #   POSTGRES_PORT       5432      REDIS_PORT          6379
+#   REDIS_CLUSTER_PORTS "7001 7002 7003"  a three-master Redis Cluster
 #   MINIO_PORT          9000      MINIO_CONSOLE_PORT  9001
 #   MAILPIT_SMTP_PORT   1025      MAILPIT_HTTP_PORT   8025
 #   WAIT_SECONDS        60        how long to wait for each service to answer
@@ -46,6 +47,7 @@ RUN_DIR=$CACHE_DIR/run
 LOG_DIR=$CACHE_DIR/log
 POSTGRES_PORT=${POSTGRES_PORT:-5432}
 REDIS_PORT=${REDIS_PORT:-6379}
+read -r -a REDIS_CLUSTER_PORTS <<<"${REDIS_CLUSTER_PORTS:-7001 7002 7003}"
 MINIO_PORT=${MINIO_PORT:-9000}
 MINIO_CONSOLE_PORT=${MINIO_CONSOLE_PORT:-9001}
 MAILPIT_SMTP_PORT=${MAILPIT_SMTP_PORT:-1025}
@@ -226,6 +228,46 @@ ensure_redis() {
 	log "Redis ready on $HOST:$REDIS_PORT"
 }
 
+# --- Redis Cluster -----------------------------------------------------------
+
+# redis_cluster_ready: every node answers and the cluster serves all slots.
+redis_cluster_ready() {
+	[[ $(redis-cli -h "$HOST" -p "${REDIS_CLUSTER_PORTS[0]}" cluster info 2>/dev/null | tr -d '\r' |
+		awk -F: '$1 == "cluster_state" { print $2 }') == ok ]]
+}
+
+ensure_redis_cluster() {
+	if redis_cluster_ready; then
+		log "Redis Cluster ready on ports ${REDIS_CLUSTER_PORTS[*]}"
+		return
+	fi
+	local port dir logfile nodes=()
+	for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+		dir=$RUN_DIR/redis-cluster-$port
+		logfile=$LOG_DIR/redis-cluster-$port.log
+		# A fresh node each time: a half-formed cluster from an earlier start
+		# would refuse to be joined again.
+		if [[ $(redis-cli -h "$HOST" -p "$port" ping 2>/dev/null) == PONG ]]; then
+			redis-cli -h "$HOST" -p "$port" shutdown nosave >/dev/null 2>&1 || true
+		fi
+		rm -rf "$dir" && mkdir -p "$dir"
+		redis-server --daemonize yes --bind "$HOST" --port "$port" --cluster-enabled yes \
+			--cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 5000 --save "" --appendonly no \
+			--pidfile "$RUN_DIR/redis-cluster-$port.pid" --logfile "$logfile" --dir "$dir" </dev/null 3>&- ||
+			die "redis-server (cluster node $port) failed to start (see $logfile)"
+		nodes+=("$HOST:$port")
+	done
+	for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+		wait_for bash -c "[[ \$(redis-cli -h $HOST -p $port ping 2>/dev/null) == PONG ]]" ||
+			die "Redis Cluster node $port did not answer PING"
+	done
+	log "joining the Redis Cluster: ${nodes[*]}"
+	redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes </dev/null >&2 ||
+		die "redis-cli --cluster create failed"
+	wait_for redis_cluster_ready || die "the Redis Cluster did not reach cluster_state:ok within ${WAIT_SECONDS}s"
+	log "Redis Cluster ready on ports ${REDIS_CLUSTER_PORTS[*]}"
+}
+
 # --- MinIO -------------------------------------------------------------------
 
 minio_ready() { http_ok "$MINIO_URL/minio/health/cluster"; }
@@ -278,6 +320,17 @@ ensure_mailpit() {
 
 # --- commands ----------------------------------------------------------------
 
+# redis_cluster_url is go-redis's cluster URL form: the first node, then
+# addr= for each other one.
+redis_cluster_url() {
+	local url="redis://$HOST:${REDIS_CLUSTER_PORTS[0]}" port sep="?"
+	for port in "${REDIS_CLUSTER_PORTS[@]:1}"; do
+		url+="${sep}addr=$HOST:$port"
+		sep="&"
+	done
+	printf '%s' "$url"
+}
+
 quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
 env_lines() {
@@ -287,6 +340,7 @@ env_lines() {
 	local -a vars=(
 		"TEST_DATABASE_URL=postgres://postgres@$HOST:$POSTGRES_PORT/postgres?sslmode=disable"
 		"TEST_REDIS_URL=redis://$HOST:$REDIS_PORT/0"
+		"TEST_REDIS_CLUSTER_URL=$(redis_cluster_url)"
 		"TEST_S3_ENDPOINT=$HOST:$MINIO_PORT"
 		"TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY"
 		"TEST_S3_SECRET_KEY=$S3_SECRET_KEY"
@@ -310,6 +364,7 @@ cmd_start() {
 	need_cmd flock util-linux
 	ensure_postgres
 	ensure_redis
+	ensure_redis_cluster
 	ensure_minio
 	ensure_mailpit
 	if [[ -n $env_file ]]; then
@@ -333,6 +388,7 @@ cmd_status() {
 	} >&3
 	check postgres "$HOST:$POSTGRES_PORT" pg_ready
 	check redis "$HOST:$REDIS_PORT" redis_ready
+	check redis-cluster "ports ${REDIS_CLUSTER_PORTS[*]}" redis_cluster_ready
 	check minio "$MINIO_URL" minio_ready
 	check mailpit "$MAILPIT_URL (SMTP $HOST:$MAILPIT_SMTP_PORT)" mailpit_ready
 	return "$down"
@@ -359,6 +415,14 @@ cmd_stop() {
 	stop_pid mailpit
 	stop_pid minio
 	stop_pid redis
+	local port
+	for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+		# Only nodes this script started (it left their pid files).
+		[[ -f $RUN_DIR/redis-cluster-$port.pid ]] || continue
+		log "stopping Redis Cluster node $port"
+		redis-cli -h "$HOST" -p "$port" shutdown nosave >/dev/null 2>&1 || true
+		rm -f "$RUN_DIR/redis-cluster-$port.pid"
+	done
 	if [[ -f $RUN_DIR/postgres.cluster ]]; then
 		local ver name
 		read -r ver name <"$RUN_DIR/postgres.cluster"

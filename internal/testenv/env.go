@@ -39,6 +39,7 @@ import (
 const (
 	EnvDatabaseURL      = "TEST_DATABASE_URL"
 	EnvRedisURL         = "TEST_REDIS_URL"
+	EnvRedisClusterURL  = "TEST_REDIS_CLUSTER_URL" // a Redis Cluster, for the tests that ask for one
 	EnvS3Endpoint       = "TEST_S3_ENDPOINT"
 	EnvS3AccessKey      = "TEST_S3_ACCESS_KEY"
 	EnvS3SecretKey      = "TEST_S3_SECRET_KEY"
@@ -68,6 +69,9 @@ type Config struct {
 	CORSOrigins    []string
 	AvatarMax      int64
 	RedisURL       string // overrides TEST_REDIS_URL (a private redis-server)
+	// RedisCluster runs the code, budget and rate-limit stores on the Redis
+	// Cluster of TEST_REDIS_CLUSTER_URL, as REDIS_CLUSTER=true does.
+	RedisCluster bool
 	S3Endpoint     string // overrides TEST_S3_ENDPOINT (a private MinIO)
 	SMTPAddr       string // overrides the SMTP server (a dead port)
 	RateLimit      int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
@@ -107,7 +111,9 @@ type Env struct {
 	Secret  []byte
 	Capture *mail.Capture // embedded mail; nil on a real SMTP server
 	Mailpit *Mailpit      // real mail; nil when captured
-	Redis   *redis.Client // real Redis; nil in memory
+	Redis   *redis.Client // real Redis; nil in memory or on a cluster
+	// RedisCluster is the cluster client of a Config.RedisCluster Env.
+	RedisCluster *redis.ClusterClient
 	S3      *storage.S3Objects
 	Uploads string // local objects folder; "" on S3
 	Cfg     Config
@@ -209,7 +215,14 @@ func New(t testing.TB, cfg Config) *Env {
 	if redisURL == "" {
 		redisURL = os.Getenv(EnvRedisURL)
 	}
-	if redisURL != "" {
+	var limiterClient redis.UniversalClient
+	if cfg.RedisCluster {
+		e.RedisCluster = openRedisCluster(t, e.prefix)
+		store := redisstore.NewFromConnection(e.RedisCluster)
+		e.Codes = storage.NewRedisCodes(store, codeOpts)
+		pwBudget = storage.NewRedisBudget(e.RedisCluster, "password", budgetOpts)
+		limiterClient = e.RedisCluster
+	} else if redisURL != "" {
 		opts, err := redis.ParseURL(redisURL)
 		if err != nil {
 			t.Fatalf("redis url: %v", err)
@@ -225,6 +238,7 @@ func New(t testing.TB, cfg Config) *Env {
 		store := redisstore.NewFromConnection(e.Redis)
 		e.Codes = storage.NewRedisCodes(store, codeOpts)
 		pwBudget = storage.NewRedisBudget(e.Redis, "password", budgetOpts)
+		limiterClient = e.Redis
 	} else {
 		e.Codes = storage.NewMemoryCodes(codeOpts)
 		pwBudget = storage.NewMemoryBudget("password", budgetOpts)
@@ -302,11 +316,7 @@ func New(t testing.TB, cfg Config) *Env {
 	})
 	var authLimiter middleware.Limiter
 	if cfg.RateLimit > 0 {
-		var client redis.UniversalClient
-		if e.Redis != nil {
-			client = e.Redis
-		}
-		authLimiter = storage.NewRateLimiter(client, e.prefix+"addr:", cfg.RateLimit, time.Minute, e.Clock.Now)
+		authLimiter = storage.NewRateLimiter(limiterClient, e.prefix+"addr:", cfg.RateLimit, time.Minute, e.Clock.Now)
 	}
 	e.Fiber = routes.New(e.App, routes.Options{
 		JWTSecret: e.Secret, Metrics: metrics, AvatarMaxBytes: cfg.AvatarMax, UploadsDir: e.Uploads,
@@ -399,6 +409,38 @@ func openDB(t testing.TB, id string) *bun.DB {
 		admin.Close()
 	})
 	return db
+}
+
+// openRedisCluster connects to TEST_REDIS_CLUSTER_URL; without it the test
+// is skipped, or fails when TEST_REQUIRE_SERVICES=1.
+func openRedisCluster(t testing.TB, prefix string) *redis.ClusterClient {
+	t.Helper()
+	url := os.Getenv(EnvRedisClusterURL)
+	if url == "" {
+		if RequireServices() {
+			t.Fatalf("%s=1 but %s is not set (scripts/services.sh starts a cluster)", EnvRequireServices, EnvRedisClusterURL)
+		}
+		t.Skipf("no Redis Cluster: set %s (scripts/services.sh starts one)", EnvRedisClusterURL)
+	}
+	opts, err := redis.ParseClusterURL(url)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvRedisClusterURL, err)
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, time.Second, time.Second
+	c := redis.NewClusterClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redis cluster %s: %v", url, err)
+	}
+	t.Cleanup(func() {
+		_ = c.ForEachMaster(context.Background(), func(_ context.Context, node *redis.Client) error {
+			cleanRedis(node, prefix)
+			return nil
+		})
+		c.Close()
+	})
+	return c
 }
 
 func cleanRedis(c *redis.Client, prefix string) {
