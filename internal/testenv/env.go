@@ -72,10 +72,10 @@ type Config struct {
 	// RedisCluster runs the code, budget and rate-limit stores on the Redis
 	// Cluster of TEST_REDIS_CLUSTER_URL, as REDIS_CLUSTER=true does.
 	RedisCluster bool
-	S3Endpoint     string // overrides TEST_S3_ENDPOINT (a private MinIO)
-	SMTPAddr       string // overrides the SMTP server (a dead port)
-	RateLimit      int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
-	ProxyHeader    string // PROXY_HEADER, trusted from the test client's address
+	S3Endpoint   string // overrides TEST_S3_ENDPOINT (a private MinIO)
+	SMTPAddr     string // overrides the SMTP server (a dead port)
+	RateLimit    int    // AUTH_RATE_LIMIT; 0 (the default here) turns it off
+	ProxyHeader  string // PROXY_HEADER, trusted from the test client's address
 	// CodeFailureBudget, CodeFailureWindow and PasswordFailureBudget are the
 	// failure budgets per email (10, 1h and 10 when zero, as in the API).
 	CodeFailureBudget     int
@@ -114,9 +114,9 @@ type Env struct {
 	Redis   *redis.Client // real Redis; nil in memory or on a cluster
 	// RedisCluster is the cluster client of a Config.RedisCluster Env.
 	RedisCluster *redis.ClusterClient
-	S3      *storage.S3Objects
-	Uploads string // local objects folder; "" on S3
-	Cfg     Config
+	S3           *storage.S3Objects
+	Uploads      string // local objects folder; "" on S3
+	Cfg          Config
 	// DatabaseName is the PostgreSQL database of an OwnDatabase Env.
 	DatabaseName string
 
