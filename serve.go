@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	redisstore "github.com/gofiber/storage/redis/v3"
@@ -285,6 +286,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if cfg.AuthRateLimit > 0 {
 		authLimiter = storage.NewRateLimiter(b.redis, keyPrefix+"addr:", cfg.AuthRateLimit, time.Minute, nil)
 	}
+	var draining atomic.Bool
 	server := routes.New(a, routes.Options{
 		JWTSecret: cfg.JWTSecret, Metrics: metrics, Log: log, CORSOrigins: cfg.CORSOrigins,
 		AvatarMaxBytes: cfg.AvatarMaxBytes, UploadsDir: b.uploadsDir, EnablePprof: cfg.EnablePprof,
@@ -292,6 +294,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 		RefreshCookie: cfg.RefreshCookie, Development: !cfg.Production(),
 		ServeMetrics: !cfg.Production(), AvatarRateLimit: cfg.AvatarRateLimit,
+		AccessLog: cfg.AccessLog, Draining: draining.Load,
 	})
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
@@ -323,8 +326,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	if err := server.ShutdownWithTimeout(10 * time.Second); err != nil {
+	// Readiness fails first, so a load balancer stops sending new requests;
+	// then the listener closes and in-flight requests finish.
+	draining.Store(true)
+	log.Info("shutting down", "drain", cfg.ShutdownDrain.String(), "timeout", cfg.ShutdownTimeout.String())
+	select {
+	case <-time.After(cfg.ShutdownDrain):
+	case err := <-errc:
+		return err
+	}
+	if err := server.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

@@ -14,7 +14,8 @@ import (
 
 // opsHandlers serve health, readiness and the API's own description.
 type opsHandlers struct {
-	app *app.App
+	app      *app.App
+	draining func() bool // nil: never
 }
 
 func (h opsHandlers) healthz(c *fiber.Ctx) error {
@@ -26,6 +27,9 @@ func (h opsHandlers) healthz(c *fiber.Ctx) error {
 func (h opsHandlers) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
 	defer cancel()
+	if h.draining != nil && h.draining() {
+		return models.Unavailable("server", errors.New("shutting down"))
+	}
 	if err := h.app.Ready(ctx); err != nil {
 		if !errors.Is(err, models.ErrUnavailable) {
 			err = models.Unavailable("dependency", err)

@@ -59,6 +59,11 @@ type Options struct {
 	// ServeMetrics serves /metrics on this listener (development; production
 	// serves it only on METRICS_ADDR).
 	ServeMetrics bool
+	// AccessLog writes one log line per request (ACCESS_LOG).
+	AccessLog bool
+	// Draining reports that the server is shutting down: /readyz answers
+	// 503 so load balancers stop sending new requests before it stops.
+	Draining func() bool
 	// AvatarRateLimit is how many avatar uploads one user may make per hour
 	// on this instance; 0 turns the limit off.
 	AvatarRateLimit int
@@ -100,6 +105,9 @@ func New(a *app.App, o Options) *fiber.App {
 	})
 
 	f.Use(requestid.New())
+	if o.AccessLog {
+		f.Use(middleware.AccessLog(o.Log))
+	}
 	f.Use(middleware.ClientAddress(o.ProxyHeader, o.TrustedProxies))
 	// Metrics answer errors themselves so they count the real status; a
 	// panic recovered inside them is counted as the 500 it becomes.
@@ -126,7 +134,7 @@ func New(a *app.App, o Options) *fiber.App {
 	}
 
 	p := presenter{app: a}
-	ops := opsHandlers{app: a}
+	ops := opsHandlers{app: a, draining: o.Draining}
 	sessions := sessionHandlers{app: a, presenter: p, cookies: refreshCookies{enabled: o.RefreshCookie, secure: !o.Development}}
 	auth := authHandlers{app: a, presenter: p, sessions: sessions}
 	users := userHandlers{app: a, presenter: p, sessions: sessions}
