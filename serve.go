@@ -19,11 +19,13 @@ import (
 	redisstore "github.com/gofiber/storage/redis/v3"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/config"
 	"github.com/acme/accounts/i18n"
 	"github.com/acme/accounts/internal/periodic"
+	"github.com/acme/accounts/internal/tracing"
 	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/migrations"
@@ -286,6 +288,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if cfg.AuthRateLimit > 0 {
 		authLimiter = storage.NewRateLimiter(b.redis, keyPrefix+"addr:", cfg.AuthRateLimit, time.Minute, nil)
 	}
+	tr, err := tracing.New(ctx, cfg.OTelEndpoint, "accounts")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Spans still buffered go out before exit, within a bound.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = tr.Shutdown(sctx)
+		cancel()
+	}()
 	var draining atomic.Bool
 	server := routes.New(a, routes.Options{
 		JWTSecret: cfg.JWTSecret, Metrics: metrics, Log: log, CORSOrigins: cfg.CORSOrigins,
@@ -295,6 +307,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		RefreshCookie: cfg.RefreshCookie, Development: !cfg.Production(),
 		ServeMetrics: !cfg.Production(), AvatarRateLimit: cfg.AvatarRateLimit,
 		AccessLog: cfg.AccessLog, Draining: draining.Load,
+		Tracer: tracer(cfg, tr), Propagator: tr.Propagator,
 	})
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
@@ -339,6 +352,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// tracer is the provider the routes start spans with: none without an
+// endpoint, so untraced servers pay nothing per request.
+func tracer(cfg *config.Config, tr *tracing.Tracing) trace.TracerProvider {
+	if cfg.OTelEndpoint == "" {
+		return nil
+	}
+	return tr.Provider
 }
 
 // serveMetrics serves /metrics on a listener of its own, so production can

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -146,5 +149,58 @@ func TestProductionServesMetricsOnlyOnMetricsAddr(t *testing.T) {
 	status, body := get("http://" + metricsAddr + "/metrics")
 	if status != 200 || !strings.Contains(body, `accounts_http_requests_total{method="GET",route="/",status="404"} 1`) {
 		t.Fatalf("/metrics on METRICS_ADDR: %d\n%s", status, body)
+	}
+}
+
+// TestTracesGoToTheCollector: with OTEL_EXPORTER_OTLP_ENDPOINT each request
+// becomes a span named after its route, in the caller's trace, exported
+// over OTLP/HTTP (flushed at shutdown at the latest).
+func TestTracesGoToTheCollector(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var mu sync.Mutex
+	var exported bytes.Buffer
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/v1/traces" {
+			mu.Lock()
+			exported.Write(b)
+			mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+
+	addr := freeAddr(t)
+	env := map[string]string{"HTTP_ADDR": addr, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL, "LOG_LEVEL": "error"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out safeBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, getenvFrom(env), nil, &out) }()
+	deadline := time.Now().Add(20 * time.Second)
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	for {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/healthz", nil)
+		req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %v\n%s", err, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	id, _ := hex.DecodeString(traceID)
+	mu.Lock()
+	defer mu.Unlock()
+	if !bytes.Contains(exported.Bytes(), []byte("GET /healthz")) || !bytes.Contains(exported.Bytes(), id) {
+		t.Fatalf("the collector got no span of GET /healthz in the caller's trace (%d bytes)", exported.Len())
 	}
 }

@@ -80,6 +80,7 @@ type Config struct {
 	MetricsAddr     string // METRICS_ADDR: a listener of its own for /metrics (production serves it nowhere else)
 	AvatarRateLimit int    // AVATAR_RATE_LIMIT: avatar uploads per user per hour on one instance; 0 off
 	AccessLog       bool   // ACCESS_LOG: one log line per request (default: on in production)
+	OTelEndpoint    string // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: no tracing
 	// SHUTDOWN_DRAIN: after SIGTERM, /readyz answers 503 this long before the
 	// server stops taking requests, so load balancers move away first.
 	ShutdownDrain time.Duration
@@ -162,6 +163,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		MetricsAddr:           p.str("METRICS_ADDR", ""),
 		AvatarRateLimit:       p.integer("AVATAR_RATE_LIMIT", 30, 0, 1_000_000),
 		ShutdownDrain:         p.duration("SHUTDOWN_DRAIN", 0, 0),
+		OTelEndpoint:          p.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
 		ShutdownTimeout:       p.duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second),
 		AutoMigrate:           p.boolean("MIGRATE_ON_START", true),
 		LogLevel:              p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
@@ -178,6 +180,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		p.url("REDIS_URL", c.RedisURL, "redis", "rediss")
 	}
 	c.AccessLog = p.boolean("ACCESS_LOG", c.Production())
+	if c.OTelEndpoint != "" {
+		p.url("OTEL_EXPORTER_OTLP_ENDPOINT", c.OTelEndpoint, "http", "https")
+	}
 	if c.RedisCluster && c.RedisURL == "" {
 		p.fail("REDIS_CLUSTER", "needs REDIS_URL (redis://h1:p1?addr=h2:p2&addr=h3:p3)")
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/fiber/v2/middleware/skip"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/docs"
@@ -59,6 +61,9 @@ type Options struct {
 	// ServeMetrics serves /metrics on this listener (development; production
 	// serves it only on METRICS_ADDR).
 	ServeMetrics bool
+	// Tracer, when set, starts a span per request (OTEL_EXPORTER_OTLP_ENDPOINT).
+	Tracer     trace.TracerProvider
+	Propagator propagation.TextMapPropagator
 	// AccessLog writes one log line per request (ACCESS_LOG).
 	AccessLog bool
 	// Draining reports that the server is shutting down: /readyz answers
@@ -105,6 +110,9 @@ func New(a *app.App, o Options) *fiber.App {
 	})
 
 	f.Use(requestid.New())
+	if o.Tracer != nil {
+		f.Use(middleware.Trace(o.Tracer, o.Propagator))
+	}
 	if o.AccessLog {
 		f.Use(middleware.AccessLog(o.Log))
 	}
