@@ -23,44 +23,6 @@ import (
 	"github.com/acme/accounts/mail"
 )
 
-// instance is one server started through run, as a replica would be.
-type instance struct {
-	addr string
-	stop context.CancelFunc
-	done chan error
-	out  *safeBuffer
-}
-
-func startInstance(t *testing.T, env map[string]string) *instance {
-	t.Helper()
-	in := &instance{addr: freeAddr(t), done: make(chan error, 1), out: &safeBuffer{}}
-	vars := map[string]string{"HTTP_ADDR": in.addr}
-	for k, v := range env {
-		vars[k] = v
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in.stop = cancel
-	go func() { in.done <- run(ctx, nil, getenvFrom(vars), nil, in.out) }()
-	t.Cleanup(func() {
-		cancel()
-		<-in.done
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + in.addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return in
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance on %s not ready: %v\n%s", in.addr, err, in.out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // balancer is the small reverse proxy in front of the replicas: round robin,
 // and on a connection error the next replica, as nginx's default
 // proxy_next_upstream does.
@@ -254,10 +216,9 @@ func TestReplicasShareStateAndRollWithoutErrors(t *testing.T) {
 	if !draining {
 		t.Errorf("readyz on a draining instance never answered 503")
 	}
-	if err := <-a.done; err != nil {
+	if err := a.wait(); err != nil {
 		t.Errorf("A's shutdown: %v", err)
 	}
-	a.done <- nil // for the cleanup
 	time.Sleep(300 * time.Millisecond)
 	stopLoad()
 	wg.Wait()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -53,43 +52,73 @@ func TestStartupErrorsNameTheVariable(t *testing.T) {
 
 // The zero-config start serves on embedded backends and says which ones.
 func TestServeOnEmbeddedDefaults(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out safeBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, getenvFrom(map[string]string{"HTTP_ADDR": addr}), nil, &out) }()
-
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(fmt.Sprintf("http://%s/readyz", addr))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not become ready: %v\n%s", err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	t.Chdir(t.TempDir())
+	in := startInstance(t, nil)
+	if err := in.shutdown(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	log := out.String()
+	log := in.out.String()
 	for _, want := range []string{"database=\"sqlite", "codes=\"memory", "objects=\"local disk", "mail=\"log"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("start-up log lacks %s:\n%s", want, log)
 		}
 	}
+}
+
+// instance is one server started through run, as `accounts serve` would be.
+type instance struct {
+	addr string
+	out  *safeBuffer
+	stop context.CancelFunc // SIGTERM, as far as the server can tell
+	done chan error
+	once sync.Once
+	err  error
+}
+
+// startInstance runs the server with env (plus HTTP_ADDR on a free port)
+// and waits until /readyz answers 200; the test's end stops it.
+func startInstance(t *testing.T, env map[string]string) *instance {
+	t.Helper()
+	in := &instance{addr: freeAddr(t), done: make(chan error, 1), out: &safeBuffer{}}
+	vars := map[string]string{"HTTP_ADDR": in.addr}
+	for k, v := range env {
+		vars[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in.stop = cancel
+	go func() { in.done <- run(ctx, nil, getenvFrom(vars), nil, in.out) }()
+	t.Cleanup(func() { _ = in.shutdown() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + in.addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return in
+			}
+		}
+		select {
+		case err := <-in.done:
+			t.Fatalf("the server on %s exited: %v\n%s", in.addr, err, in.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server on %s is not ready: %v\n%s", in.addr, err, in.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// wait waits for the server to return (after stop) and gives run's error.
+func (in *instance) wait() error {
+	in.once.Do(func() { in.err = <-in.done })
+	return in.err
+}
+
+// shutdown stops the server and waits for it.
+func (in *instance) shutdown() error {
+	in.stop()
+	return in.wait()
 }
 
 // freeAddr is a loopback address nothing listens on (yet).
@@ -107,23 +136,15 @@ func freeAddr(t *testing.T) string {
 // not on the API's listener, only on METRICS_ADDR, and counts real statuses.
 func TestProductionServesMetricsOnlyOnMetricsAddr(t *testing.T) {
 	t.Chdir(t.TempDir())
-	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	metricsAddr := freeAddr(t)
 	env := map[string]string{
-		"APP_ENV": "production", "HTTP_ADDR": addr, "METRICS_ADDR": metricsAddr, "LOG_LEVEL": "error",
+		"APP_ENV": "production", "METRICS_ADDR": metricsAddr, "LOG_LEVEL": "error",
 		// Nothing is mailed in this test; the host is only required.
 		"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "2525",
 		"JWT_SECRET": "k3J9vQ2xLm8PzR4tWb6YcN1aDf5GhUe7Sj0Xo",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out safeBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, getenvFrom(env), nil, &out) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
+	in := startInstance(t, env)
+	addr := in.addr
 	get := func(url string) (int, string) {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -132,16 +153,6 @@ func TestProductionServesMetricsOnlyOnMetricsAddr(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if status, _ := get("http://" + addr + "/readyz"); status == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not become ready:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	if status, body := get("http://" + addr + "/metrics"); status != 404 {
 		t.Fatalf("/metrics on the API listener in production: %d %.100s", status, body)
@@ -170,31 +181,16 @@ func TestTracesGoToTheCollector(t *testing.T) {
 	}))
 	defer collector.Close()
 
-	addr := freeAddr(t)
-	env := map[string]string{"HTTP_ADDR": addr, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL, "LOG_LEVEL": "error"}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out safeBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, getenvFrom(env), nil, &out) }()
-	deadline := time.Now().Add(20 * time.Second)
+	in := startInstance(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL, "LOG_LEVEL": "error"})
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	for {
-		req, _ := http.NewRequest("GET", "http://"+addr+"/healthz", nil)
-		req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %v\n%s", err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	req, _ := http.NewRequest("GET", "http://"+in.addr+"/healthz", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	resp.Body.Close()
+	if err := in.shutdown(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
 	id, _ := hex.DecodeString(traceID)
