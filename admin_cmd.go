@@ -90,7 +90,7 @@ func adminCreate(ctx context.Context, args []string, getenv func(string) string,
 	}
 	// Only the database and the hasher are needed to store an admin.
 	a := app.New(app.Deps{DB: db, Options: app.Options{BcryptCost: cfg.BcryptCost}})
-	ad, err := a.CreateAdmin(ctx, app.CreateAdminInput{Name: *name, Email: *email, Password: *password})
+	ad, err := a.CreateAdmin(ctx, nil, app.CreateAdminInput{Name: *name, Email: *email, Password: *password})
 	if err != nil {
 		return adminInputError("admin create", *email, err, map[string]string{"email": "--email", "name": "--name", "password": "--password"})
 	}
@@ -130,7 +130,7 @@ func seedAdmin(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Lo
 		log.Debug("first admin not seeded: an admin exists")
 		return nil
 	}
-	ad, err := a.CreateAdmin(ctx, app.CreateAdminInput{Name: cfg.AdminName, Email: cfg.AdminEmail, Password: cfg.AdminPassword})
+	ad, err := a.CreateAdmin(ctx, nil, app.CreateAdminInput{Name: cfg.AdminName, Email: cfg.AdminEmail, Password: cfg.AdminPassword})
 	if errors.Is(err, models.ErrEmailTaken) {
 		return nil // another replica starting at the same time created it
 	}

@@ -27,7 +27,7 @@ func (a *App) ChangePassword(ctx context.Context, u *models.User, by TokenSessio
 	if err := a.validate(in); err != nil {
 		return nil, err
 	}
-	ok, err := a.checkPassword(ctx, u.Email, u.PasswordHash, in.CurrentPassword)
+	ok, err := a.checkPassword(ctx, byUser("", u.ID, map[string]any{"purpose": "password_change"}), u.Email, u.PasswordHash, in.CurrentPassword)
 	if err != nil {
 		return nil, fmt.Errorf("change password of %s: %w", u.ID, err)
 	}
@@ -46,7 +46,11 @@ func (a *App) ChangePassword(ctx context.Context, u *models.User, by TokenSessio
 		if err != nil {
 			return err
 		}
-		if _, err := models.RevokeSessions(ctx, tx, owner, by.SessionID, now); err != nil {
+		ended, err := models.RevokeSessions(ctx, tx, owner, by.SessionID, now)
+		if err != nil {
+			return err
+		}
+		if err := a.audit(ctx, tx, byUser(AuditPasswordChanged, u.ID, map[string]any{"sessions_ended": ended})); err != nil {
 			return err
 		}
 		rt := newRefreshToken(by.SessionID, 0)
@@ -82,8 +86,11 @@ func (a *App) Deactivate(ctx context.Context, u *models.User) error {
 		if out, err = models.SetUserActiveBy(ctx, tx, u.ID, false, models.DeactivatedSelf, now); err != nil {
 			return err
 		}
-		_, err = models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
-		return err
+		n, err := models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
+		if err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, byUser(AuditUserDeactivated, u.ID, map[string]any{"by": "self", "sessions_ended": n}))
 	})
 	if err != nil {
 		return fmt.Errorf("deactivate %s: %w", u.ID, err)

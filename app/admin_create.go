@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/uptrace/bun"
+
 	"github.com/acme/accounts/models"
 )
 
@@ -17,8 +19,9 @@ type CreateAdminInput struct {
 
 // CreateAdmin validates and stores a new administrator, who can sign in at
 // once. models.ErrEmailTaken when an admin already has the email (users do
-// not count: admins are separate accounts).
-func (a *App) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models.Admin, error) {
+// not count: admins are separate accounts). by is the admin creating it;
+// nil is the command line (the system).
+func (a *App) CreateAdmin(ctx context.Context, by *models.Admin, in CreateAdminInput) (*models.Admin, error) {
 	in.Name = strings.TrimSpace(in.Name)
 	in.Email = normEmail(in.Email)
 	if err := a.validate(in); err != nil {
@@ -48,7 +51,13 @@ func (a *App) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models.Adm
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
-	if err := models.InsertAdmin(ctx, a.db, ad); err != nil {
+	err = models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+		if err := models.InsertAdmin(ctx, tx, ad); err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, byAdmin(AuditAdminCreated, by, ptr(ad.ID), nil))
+	})
+	if err != nil {
 		return nil, fmt.Errorf("create admin %s: %w", in.Email, err)
 	}
 	return ad, nil

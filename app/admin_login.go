@@ -22,7 +22,7 @@ func (a *App) VerifyAdminLogin(ctx context.Context, in VerifyInput, c Client) (*
 // adminSignIn is sign-in for administrators, with codes of purpose admin_login.
 func (a *App) adminSignIn() signIn[models.Admin] {
 	return signIn[models.Admin]{
-		name: "admin login", purpose: PurposeAdminLogin, byEmail: models.AdminByEmail,
+		name: "admin login", purpose: PurposeAdminLogin, byEmail: models.AdminByEmail, audited: AuditAdminSignedIn,
 		creds:   func(ad *models.Admin) (string, bool) { return ad.PasswordHash, ad.Active },
 		account: adminAccount,
 		locale:  func(*models.Admin) *string { return nil },

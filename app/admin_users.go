@@ -101,8 +101,9 @@ func (a *App) SetUserActive(ctx context.Context, by *models.Admin, id string, in
 			return fmt.Errorf("set user %s active: %w", uid, models.ErrEmailImmutable)
 		}
 		if u.Active == *in.Active {
+			// Still an admin's action: recorded, though nothing changed.
 			out = u
-			return nil
+			return a.audit(ctx, tx, byAdmin(AuditUnchangedByAdmin, by, ptr(uid), map[string]any{"active": u.Active}))
 		}
 		now := a.Now()
 		out, err = models.SetUserActive(ctx, tx, uid, *in.Active, now)
@@ -110,10 +111,14 @@ func (a *App) SetUserActive(ctx context.Context, by *models.Admin, id string, in
 			return err
 		}
 		changed = true
-		if !out.Active {
-			_, err = models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: uid}, uuid.Nil, now)
+		if out.Active {
+			return a.audit(ctx, tx, byAdmin(AuditUserReactivated, by, ptr(uid), map[string]any{"by": "admin"}))
 		}
-		return err
+		n, err := models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: uid}, uuid.Nil, now)
+		if err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, byAdmin(AuditUserDeactivated, by, ptr(uid), map[string]any{"by": "admin", "sessions_ended": n}))
 	})
 	if err != nil {
 		return nil, err

@@ -49,7 +49,8 @@ type CodeStore interface {
 // a try is taken before each password check and settled after it.
 type PasswordBudget interface {
 	Take(ctx context.Context, email string) (storage.Try, error)
-	Failed(ctx context.Context, t storage.Try) error
+	// Failed returns the lock the failure started (0: none).
+	Failed(ctx context.Context, t storage.Try) (time.Duration, error)
 	Succeeded(ctx context.Context, t storage.Try) error
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/acme/accounts/models"
 	"github.com/acme/accounts/storage"
@@ -14,7 +15,9 @@ import (
 // more checks than the budget, and it is taken for every email string alike,
 // known or not, so neither answer nor timing tells accounts apart. Past the
 // budget the answer is *models.TooManyAttemptsError, right password or not.
-func (a *App) checkPassword(ctx context.Context, email, hash, password string) (bool, error) {
+// The failure that spends the budget is audited as spent (who names the
+// actor and the account, when known).
+func (a *App) checkPassword(ctx context.Context, who auditEvent, email, hash, password string) (bool, error) {
 	try, err := a.pwBudget.Take(ctx, email)
 	if err != nil {
 		return false, fmt.Errorf("password failure budget of %s: %w", email, err)
@@ -31,8 +34,12 @@ func (a *App) checkPassword(ctx context.Context, email, hash, password string) (
 	}
 	// An uncounted failure would be a free guess: without the count, the
 	// answer is an outage, which tells nothing about the password.
-	if err := a.pwBudget.Failed(ctx, try); err != nil {
+	lock, err := a.pwBudget.Failed(ctx, try)
+	if err != nil {
 		return false, fmt.Errorf("count a wrong password of %s: %w", email, err)
+	}
+	if lock > 0 {
+		a.auditBudgetSpent(ctx, who, "password", lock)
 	}
 	return false, nil
 }
@@ -45,11 +52,34 @@ func (a *App) giveBack(ctx context.Context, t storage.Try) {
 	}
 }
 
-// noticeIfSpent sends the one notice mail when err says that this wrong code
-// spent the email's code failure budget.
-func (a *App) noticeIfSpent(ctx context.Context, email string, err error) {
+// noticeIfSpent sends the one notice mail, and records the event, when err
+// says that this wrong code spent the email's code failure budget.
+func (a *App) noticeIfSpent(ctx context.Context, purpose, email string, err error) {
 	var spent *models.BudgetExhaustedError
-	if errors.As(err, &spent) {
-		a.NotifyBudgetExhausted(ctx, email, spent.Lock)
+	if !errors.As(err, &spent) {
+		return
 	}
+	who := auditEvent{actorType: models.ActorAnonymous, detail: map[string]any{"purpose": purpose}}
+	if purpose == PurposeAdminLogin {
+		if ad, err := models.AdminByEmail(ctx, a.db, email); err == nil {
+			who.targetID = ptr(ad.ID)
+		}
+	} else if u, err := models.UserByEmail(ctx, a.db, email); err == nil {
+		who.targetID = ptr(u.ID)
+	}
+	a.auditBudgetSpent(ctx, who, "code", spent.Lock)
+	a.NotifyBudgetExhausted(ctx, email, spent.Lock)
+}
+
+// auditBudgetSpent records the moment a failure budget is spent: once per
+// email and window, however many refusals follow, so a flood of guesses
+// cannot flood the log.
+func (a *App) auditBudgetSpent(ctx context.Context, who auditEvent, budget string, lock time.Duration) {
+	ev := who
+	ev.action = AuditBudgetExhausted
+	ev.detail = map[string]any{"budget": budget, "locked_seconds": int64(lock / time.Second)}
+	for k, v := range who.detail {
+		ev.detail[k] = v
+	}
+	a.auditRefusal(ctx, ev)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/acme/accounts/models"
 )
 
@@ -22,7 +24,15 @@ func (a *App) EraseUser(ctx context.Context, by *models.Admin, id string) error 
 	if err != nil {
 		return err
 	}
-	key, err := models.EraseUser(ctx, a.db, uid, a.Now())
+	// The erasure and its event in one transaction (the erasure's own is
+	// a savepoint within it): an erasure nobody can trace does not happen.
+	var key *string
+	err = models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+		if key, err = models.EraseUser(ctx, tx, uid, a.Now()); err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, byAdmin(AuditUserErased, by, ptr(uid), map[string]any{"by": "admin"}))
+	})
 	if err != nil {
 		return fmt.Errorf("erase user %s: %w", uid, err)
 	}

@@ -25,7 +25,7 @@ func (a *App) VerifyLogin(ctx context.Context, in VerifyInput, c Client) (*Sessi
 // userSignIn is sign-in for users, with codes of purpose login.
 func (a *App) userSignIn() signIn[models.User] {
 	return signIn[models.User]{
-		name: "login", purpose: PurposeLogin, byEmail: models.UserByEmail,
+		name: "login", purpose: PurposeLogin, byEmail: models.UserByEmail, audited: AuditSignedIn,
 		creds:   func(u *models.User) (string, bool) { return u.PasswordHash, u.Active },
 		account: userAccount,
 		locale:  func(u *models.User) *string { return u.Locale },

@@ -57,7 +57,7 @@ func (a *App) VerifyPasswordCode(ctx context.Context, in VerifyInput) error {
 		return err
 	}
 	if err := a.codes.MarkVerified(ctx, PurposePassword, in.Email, in.Code); err != nil {
-		a.noticeIfSpent(ctx, in.Email, err)
+		a.noticeIfSpent(ctx, PurposePassword, in.Email, err)
 		return fmt.Errorf("verify password code: %w", err)
 	}
 	return nil
@@ -79,7 +79,7 @@ func (a *App) ResetPassword(ctx context.Context, in ResetInput) (err error) {
 		return err
 	}
 	if _, err := a.codes.ConsumeVerified(ctx, PurposePassword, in.Email, in.Code); err != nil {
-		a.noticeIfSpent(ctx, in.Email, err)
+		a.noticeIfSpent(ctx, PurposePassword, in.Email, err)
 		return fmt.Errorf("reset password: %w", err)
 	}
 	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposePassword, email: in.Email, code: in.Code, verified: true})
@@ -102,8 +102,12 @@ func (a *App) ResetPassword(ctx context.Context, in ResetInput) (err error) {
 		if _, err := models.SetUserPassword(ctx, tx, u.ID, hash, now); err != nil {
 			return err
 		}
-		_, err := models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
-		return err
+		n, err := models.RevokeSessions(ctx, tx, models.Owner{Role: models.RoleUser, ID: u.ID}, uuid.Nil, now)
+		if err != nil {
+			return err
+		}
+		// The mailed code proves the mailbox, so the user is the actor.
+		return a.audit(ctx, tx, byUser(AuditPasswordReset, u.ID, map[string]any{"sessions_ended": n}))
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/uptrace/bun"
+
 	"github.com/acme/accounts/models"
 )
 
@@ -50,7 +52,12 @@ func (a *App) Purge(ctx context.Context) (PurgeResult, error) {
 				return res, fmt.Errorf("purge: %w", err)
 			}
 			for _, id := range ids {
-				_, err := models.ErasePurgeable(ctx, a.db, id, cutoff, now)
+				err := models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+					if _, err := models.ErasePurgeable(ctx, tx, id, cutoff, now); err != nil {
+						return err
+					}
+					return a.audit(ctx, tx, byAdmin(AuditUserErased, nil, ptr(id), map[string]any{"by": "purge"}))
+				})
 				if errors.Is(err, models.ErrNotFound) {
 					continue // reactivated or changed in between
 				}

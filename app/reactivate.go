@@ -26,10 +26,12 @@ func (a *App) Reactivate(ctx context.Context, in LoginInput) (*CodeSent, error) 
 		return nil, err
 	}
 	hash := ""
+	who := auditEvent{actorType: models.ActorAnonymous, detail: map[string]any{"purpose": PurposeReactivate}}
 	if u != nil {
 		hash = u.PasswordHash
+		who.targetID = ptr(u.ID)
 	}
-	ok, err := a.checkPassword(ctx, in.Email, hash, in.Password)
+	ok, err := a.checkPassword(ctx, who, in.Email, hash, in.Password)
 	if err != nil {
 		return nil, fmt.Errorf("reactivate %s: %w", in.Email, err)
 	}
@@ -49,7 +51,7 @@ func (a *App) VerifyReactivation(ctx context.Context, in VerifyInput, c Client) 
 		return nil, err
 	}
 	if _, err := a.codes.Consume(ctx, PurposeReactivate, in.Email, in.Code); err != nil {
-		a.noticeIfSpent(ctx, in.Email, err)
+		a.noticeIfSpent(ctx, PurposeReactivate, in.Email, err)
 		return nil, fmt.Errorf("verify reactivation: %w", err)
 	}
 	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposeReactivate, email: in.Email, code: in.Code})
@@ -77,8 +79,10 @@ func (a *App) VerifyReactivation(ctx context.Context, in VerifyInput, c Client) 
 		if back, err = models.ReactivateSelfDeactivated(ctx, tx, u.ID, a.Now()); err != nil {
 			return err
 		}
-		out, err = a.startSession(ctx, tx, userAccount(back), c)
-		return err
+		if out, err = a.startSession(ctx, tx, userAccount(back), c); err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, byUser(AuditUserReactivated, back.ID, map[string]any{"by": "self"}))
 	})
 	if errors.Is(err, models.ErrNotFound) {
 		// Changed between the read and the write: purged or switched off by

@@ -128,7 +128,7 @@ func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput, c Client) 
 	}
 	payload, err := a.codes.Consume(ctx, PurposeRegister, in.Email, in.Code)
 	if err != nil {
-		a.noticeIfSpent(ctx, in.Email, err)
+		a.noticeIfSpent(ctx, PurposeRegister, in.Email, err)
 		return nil, fmt.Errorf("verify registration: %w", err)
 	}
 	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: PurposeRegister, email: in.Email, code: in.Code, payload: payload})
@@ -156,8 +156,10 @@ func (a *App) VerifyRegistration(ctx context.Context, in VerifyInput, c Client) 
 		if err := models.InsertUser(ctx, tx, u); err != nil {
 			return err
 		}
-		out, err = a.startSession(ctx, tx, userAccount(u), c)
-		return err
+		if out, err = a.startSession(ctx, tx, userAccount(u), c); err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, byUser(AuditSignedUp, u.ID, nil))
 	})
 	if err != nil {
 		return nil, err

@@ -147,6 +147,12 @@ func (a *App) resolveRefresh(ctx context.Context, role string, rt refreshToken, 
 		return nil, unknown, err
 	}
 	a.log.WarnContext(ctx, "refresh token reused: session ended", "session_id", s.ID, "generations_behind", behind, "role", role)
+	// Recorded as a refusal: a log that cannot take the event must not keep
+	// a session alive that a copied token threatens.
+	a.auditRefusal(ctx, auditEvent{
+		action: AuditSessionRevoked, actorType: models.ActorSystem, targetID: ptr(s.Owner().ID),
+		detail: map[string]any{"session_id": s.ID, "reason": "refresh_token_reuse", "role": role},
+	})
 	return nil, unknown, fmt.Errorf("session %s: refresh token reused %d rotations later: %w", s.ID, behind, models.ErrSessionRevoked)
 }
 
@@ -229,6 +235,12 @@ func (a *App) Logout(ctx context.Context, role string, by *TokenSession, in Logo
 	if by.Owner.Role != role {
 		return fmt.Errorf("logout: %s token on a %s route: %w", by.Owner.Role, role, models.ErrForbidden)
 	}
+	scope := in.Scope
+	if scope == "" {
+		scope = ScopeLocal
+	}
+	ev := auditEvent{action: AuditLoggedOut, actorType: by.Owner.Role, actorID: ptr(by.Owner.ID), targetID: ptr(by.Owner.ID),
+		detail: map[string]any{"scope": scope, "session_id": by.SessionID}}
 	return models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
 		switch in.Scope {
 		case ScopeOthers, ScopeGlobal:
@@ -243,15 +255,22 @@ func (a *App) Logout(ctx context.Context, role string, by *TokenSession, in Logo
 			if in.Scope == ScopeGlobal {
 				except = uuid.Nil
 			}
-			_, err = models.RevokeSessions(ctx, tx, by.Owner, except, now)
-			return err
+			n, err := models.RevokeSessions(ctx, tx, by.Owner, except, now)
+			if err != nil {
+				return err
+			}
+			ev.detail["sessions_ended"] = n
 		default:
 			err := models.RevokeSession(ctx, tx, by.Owner, by.SessionID, now)
 			if errors.Is(err, models.ErrNotFound) {
 				return fmt.Errorf("logout: session %s: %w", by.SessionID, models.ErrSessionRevoked)
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			ev.detail["sessions_ended"] = 1
 		}
+		return a.audit(ctx, tx, ev)
 	})
 }
 
@@ -282,7 +301,15 @@ func (a *App) EndSession(ctx context.Context, by TokenSession, id string) error 
 	if err != nil {
 		return fmt.Errorf("session id %q: %w", id, models.ErrNotFound)
 	}
-	return models.RevokeSession(ctx, a.db, by.Owner, sid, a.Now())
+	return models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+		if err := models.RevokeSession(ctx, tx, by.Owner, sid, a.Now()); err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, auditEvent{
+			action: AuditSessionRevoked, actorType: by.Owner.Role, actorID: ptr(by.Owner.ID), targetID: ptr(by.Owner.ID),
+			detail: map[string]any{"session_id": sid, "reason": "ended_by_owner"},
+		})
+	})
 }
 
 // sessionCleanupBatch bounds one delete of ended sessions.

@@ -24,6 +24,8 @@ type signIn[A any] struct {
 	// signedIn runs after a successful verify (optional): the new sign-in
 	// notice for users.
 	signedIn func(context.Context, *A)
+	// audited is the action a sign-in is recorded as.
+	audited string
 }
 
 // start checks the password and mails a code. Unknown email and wrong
@@ -39,10 +41,12 @@ func (s signIn[A]) start(ctx context.Context, a *App, in LoginInput) (*CodeSent,
 		return nil, err
 	}
 	hash, active := "", false
+	who := auditEvent{actorType: models.ActorAnonymous, detail: map[string]any{"purpose": s.purpose}}
 	if acct != nil {
 		hash, active = s.creds(acct)
+		who.targetID = ptr(s.account(acct).owner.ID)
 	}
-	ok, err := a.checkPassword(ctx, in.Email, hash, in.Password)
+	ok, err := a.checkPassword(ctx, who, in.Email, hash, in.Password)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", s.name, in.Email, err)
 	}
@@ -62,7 +66,7 @@ func (s signIn[A]) verify(ctx context.Context, a *App, in VerifyInput, c Client)
 		return nil, err
 	}
 	if _, err := a.codes.Consume(ctx, s.purpose, in.Email, in.Code); err != nil {
-		a.noticeIfSpent(ctx, in.Email, err)
+		a.noticeIfSpent(ctx, s.purpose, in.Email, err)
 		return nil, fmt.Errorf("verify %s: %w", s.name, err)
 	}
 	defer a.restoreOnOutage(ctx, &err, takenCode{purpose: s.purpose, email: in.Email, code: in.Code})
@@ -76,9 +80,21 @@ func (s signIn[A]) verify(ctx context.Context, a *App, in VerifyInput, c Client)
 	if _, active := s.creds(acct); !active {
 		return nil, fmt.Errorf("verify %s %s: %w", s.name, in.Email, models.ErrAccountInactive)
 	}
-	sess, err := a.startSession(ctx, a.db, s.account(acct), c)
-	if err == nil && s.signedIn != nil {
+	// The session and its event together: a sign-in the log cannot record
+	// does not happen.
+	acc := s.account(acct)
+	var sess *Session
+	err = models.InTx(ctx, a.db, func(ctx context.Context, tx bun.Tx) error {
+		if sess, err = a.startSession(ctx, tx, acc, c); err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, auditEvent{action: s.audited, actorType: acc.owner.Role, actorID: ptr(acc.owner.ID), targetID: ptr(acc.owner.ID)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.signedIn != nil {
 		s.signedIn(ctx, acct)
 	}
-	return sess, err
+	return sess, nil
 }

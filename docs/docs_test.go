@@ -54,6 +54,7 @@ var apiRoutes = []string{
 	"GET /admin/users/{id}",
 	"PATCH /admin/users/{id}",
 	"DELETE /admin/users/{id}",
+	"GET /admin/audit",
 }
 
 // opsRoutes lists the operational routes, served at the root of the host.

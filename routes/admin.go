@@ -70,7 +70,7 @@ func (h adminHandlers) createAdmin(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	ad, err := h.app.CreateAdmin(c.UserContext(), in)
+	ad, err := h.app.CreateAdmin(c.UserContext(), middleware.CurrentAdmin(c), in)
 	if err != nil {
 		return err
 	}
@@ -143,4 +143,25 @@ func (h adminHandlers) eraseUser(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(messageJSON{h.text(c, "msg.user_erased")})
+}
+
+// audit lists the audit log, newest first, filtered by actor, target and action.
+func (h adminHandlers) audit(c *fiber.Ctx) error {
+	verr := &models.ValidationError{}
+	in := app.AuditInput{
+		// Copied: Fiber reuses the request buffer once the handler returns.
+		Actor:   strings.Clone(c.Query("actor")),
+		Target:  strings.Clone(c.Query("target")),
+		Action:  strings.Clone(c.Query("action")),
+		Page:    h.intQuery(c, "page", verr),
+		PerPage: h.intQuery(c, "per_page", verr),
+	}
+	if err := verr.OrNil(); err != nil {
+		return err
+	}
+	page, err := h.app.AuditLog(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(auditPageJSON{Total: page.Total, Items: h.auditEvents(page.Items)})
 }

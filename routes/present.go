@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,6 +47,25 @@ type adminJSON struct {
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// auditEventJSON is one line of the audit log; detail is the stored JSON
+// object as it is.
+type auditEventJSON struct {
+	ID        uuid.UUID       `json:"id"`
+	At        time.Time       `json:"at"`
+	ActorType string          `json:"actor_type"`
+	ActorID   *uuid.UUID      `json:"actor_id"`
+	Action    string          `json:"action"`
+	TargetID  *uuid.UUID      `json:"target_id"`
+	IP        string          `json:"ip"`
+	UserAgent string          `json:"user_agent"`
+	Detail    json.RawMessage `json:"detail"`
+}
+
+type auditPageJSON struct {
+	Total int              `json:"total"`
+	Items []auditEventJSON `json:"items"`
 }
 
 // presenter turns models into API objects; it needs the app for avatar URLs.
@@ -95,6 +115,21 @@ func (p presenter) products(ms []models.Product) []productJSON {
 
 func (p presenter) admin(a *models.Admin) adminJSON {
 	return adminJSON{ID: a.ID, Email: a.Email, Name: a.Name, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC()}
+}
+
+func (p presenter) auditEvents(evs []models.AuditEvent) []auditEventJSON {
+	out := make([]auditEventJSON, len(evs))
+	for i, ev := range evs {
+		detail := json.RawMessage(ev.Detail)
+		if !json.Valid(detail) {
+			detail = json.RawMessage("{}") // written by the app as JSON; never answer a broken body
+		}
+		out[i] = auditEventJSON{
+			ID: ev.ID, At: ev.At.UTC(), ActorType: ev.ActorType, ActorID: ev.ActorID, Action: ev.Action,
+			TargetID: ev.TargetID, IP: ev.IP, UserAgent: ev.UserAgent, Detail: detail,
+		}
+	}
+	return out
 }
 
 // seconds renders a duration as the API's whole seconds.

@@ -216,6 +216,7 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Get("/admin/users/:id", requireAdmin, admin.showUser)
 	api.Patch("/admin/users/:id", requireAdmin, admin.updateUser)
 	api.Delete("/admin/users/:id", requireAdmin, admin.eraseUser)
+	api.Get("/admin/audit", requireAdmin, admin.audit)
 
 	return f
 }

@@ -193,7 +193,7 @@ type Budget struct {
 
 type budgetBackend interface {
 	reserve(ctx context.Context, fkey, lkey, id string, now time.Time, limit int, window time.Duration) (time.Duration, error)
-	fail(ctx context.Context, fkey, lkey, id string, now time.Time, limit int, window time.Duration) error
+	fail(ctx context.Context, fkey, lkey, id string, now time.Time, limit int, window time.Duration) (time.Duration, error)
 	refund(ctx context.Context, fkey, id string) error
 }
 
@@ -240,8 +240,9 @@ func (b *Budget) Take(ctx context.Context, email string) (Try, error) {
 }
 
 // Failed counts the try as a failure; the one that reaches the limit locks
-// the email for the window.
-func (b *Budget) Failed(ctx context.Context, t Try) error {
+// the email for the window and returns the lock's length (else 0), so the
+// caller can record that moment once.
+func (b *Budget) Failed(ctx context.Context, t Try) (time.Duration, error) {
 	return b.be.fail(ctx, b.logKey(t.email), b.lockKey(t.email), t.id, b.opts.Now(), b.opts.Limit, b.opts.Window)
 }
 
@@ -280,11 +281,10 @@ func (m *memoryBudget) reserve(_ context.Context, fkey, lkey, id string, now tim
 	return time.Duration(m.logs.reserve(fkey, id, now.UnixMilli(), limit, window.Milliseconds())) * time.Millisecond, nil
 }
 
-func (m *memoryBudget) fail(_ context.Context, fkey, _ string, id string, now time.Time, limit int, window time.Duration) error {
+func (m *memoryBudget) fail(_ context.Context, fkey, _ string, id string, now time.Time, limit int, window time.Duration) (time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.logs.fail(fkey, id, now.UnixMilli(), limit, window.Milliseconds())
-	return nil
+	return time.Duration(m.logs.fail(fkey, id, now.UnixMilli(), limit, window.Milliseconds())) * time.Millisecond, nil
 }
 
 func (m *memoryBudget) refund(_ context.Context, fkey, id string) error {
@@ -306,11 +306,12 @@ func (r *redisBudget) reserve(ctx context.Context, fkey, lkey, id string, now ti
 	return time.Duration(left) * time.Millisecond, nil
 }
 
-func (r *redisBudget) fail(ctx context.Context, fkey, lkey, id string, now time.Time, limit int, window time.Duration) error {
-	if err := failScript.Run(ctx, r.client, []string{fkey, lkey}, id, now.UnixMilli(), limit, ms(window), ms(gcSlack)).Err(); err != nil {
-		return redisDown("count a failure", err)
+func (r *redisBudget) fail(ctx context.Context, fkey, lkey, id string, now time.Time, limit int, window time.Duration) (time.Duration, error) {
+	lock, err := failScript.Run(ctx, r.client, []string{fkey, lkey}, id, now.UnixMilli(), limit, ms(window), ms(gcSlack)).Int64()
+	if err != nil {
+		return 0, redisDown("count a failure", err)
 	}
-	return nil
+	return time.Duration(lock) * time.Millisecond, nil
 }
 
 func (r *redisBudget) refund(ctx context.Context, fkey, id string) error {

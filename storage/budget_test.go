@@ -204,8 +204,13 @@ func runPasswordBudgetContract(t *testing.T, newBudget budgetFactory) {
 			if err != nil {
 				t.Fatalf("failure %d: %v", i, err)
 			}
-			if err := b.Failed(ctx, try); err != nil {
+			lock, err := b.Failed(ctx, try)
+			if err != nil {
 				t.Fatal(err)
+			}
+			// Only the failure that spends the budget reports the lock.
+			if want := map[bool]time.Duration{true: 15 * time.Minute}[i == 2]; lock != want {
+				t.Fatalf("failure %d: lock %s, want %s", i, lock, want)
 			}
 		}
 		_, err := b.Take(ctx, email)
@@ -235,7 +240,7 @@ func runPasswordBudgetContract(t *testing.T, newBudget budgetFactory) {
 				defer wg.Done()
 				try, err := b.Take(ctx, email)
 				if err == nil {
-					err = b.Failed(ctx, try)
+					_, err = b.Failed(ctx, try)
 				}
 				var tm *models.TooManyAttemptsError
 				mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -97,6 +98,8 @@ type Config struct {
 	// WrapObjects, when set, wraps the object store the app uses (to make
 	// it fail, say); Env.Objects stays the real one.
 	WrapObjects func(app.ObjectStore) app.ObjectStore
+	// AppLog, when set, receives the app's log (to check what it logs).
+	AppLog *slog.Logger
 }
 
 // Env is one isolated server and its backends.
@@ -307,7 +310,7 @@ func New(t testing.TB, cfg Config) *Env {
 		objects = cfg.WrapObjects(objects)
 	}
 	e.App = app.New(app.Deps{
-		DB: e.DB, Codes: e.Codes, PasswordBudget: pwBudget, Mailer: mailer, Objects: objects, Events: metrics, Now: e.Clock.Now, Templates: tpl,
+		DB: e.DB, Codes: e.Codes, PasswordBudget: pwBudget, Mailer: mailer, Objects: objects, Events: metrics, Now: e.Clock.Now, Templates: tpl, Log: cfg.AppLog,
 		Options: app.Options{
 			TokenTTL: cfg.TokenTTL, RefreshReuseGrace: cfg.ReuseGrace, SessionIdleTTL: cfg.SessionIdleTTL,
 			SessionMaxTTL: cfg.SessionMaxTTL, CodeTTL: cfg.CodeTTL, ResetTTL: cfg.ResetTTL, BcryptCost: 4,

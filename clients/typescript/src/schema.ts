@@ -650,6 +650,52 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first
+         * @description Who did what to which account, when, from which address and client. The log is
+         *     append-only: no route changes or deletes an event, and the database refuses `UPDATE` and
+         *     `DELETE` on it. Events name accounts by id only and never keep an email, so an erased
+         *     user's trail stays without their address. Filters combine (AND).
+         *
+         *     Actions (a stable list):
+         *     - `user.signed_up`: a registration was verified (actor: the new user).
+         *     - `user.signed_in`, `admin.signed_in`: a sign-in code was verified and a session started.
+         *     - `auth.budget_exhausted`: the failure that spent an email's password or code failure
+         *       budget (`detail.budget`: `password` or `code`, `detail.purpose`, `detail.locked_seconds`);
+         *       written once per lock, not for each refusal during it. Actor `anonymous` (or the user
+         *       when changing their password); target the account when one has that email.
+         *     - `user.password_changed`, `user.password_reset`: with `detail.sessions_ended`.
+         *     - `session.logged_out`: `detail.scope` (`local`, `others`, `global`), `detail.session_id`.
+         *     - `session.revoked`: one session ended by its owner (`detail.reason`: `ended_by_owner`)
+         *       or by the server when a replaced refresh token was presented again
+         *       (`refresh_token_reuse`, actor `system`).
+         *     - `user.deactivated`, `user.reactivated`: `detail.by` is `self` or `admin`; by an admin,
+         *       the actor is that admin.
+         *     - `user.unchanged`: an admin set a user's `active` to the value it already had.
+         *     - `user.erased`: by an admin (`detail.by`: `admin`) or by the purge of self-deactivated
+         *       accounts (actor `system`, `detail.by`: `purge`).
+         *     - `admin.created`: by an admin, or by the command line / `ADMIN_EMAIL` (actor `system`).
+         *
+         *     A state change whose event cannot be written does not happen: the request answers `503`.
+         *     A budget being spent, or a reused refresh token ending its session, stands even when the
+         *     event cannot be written (the server logs it at ERROR instead).
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1093,6 +1139,39 @@ export interface components {
             total: number;
             /** @description This page of the group. */
             items: components["schemas"]["User"][];
+        };
+        /**
+         * @description What an audit event records; see `GET /admin/audit`.
+         * @enum {string}
+         */
+        AuditAction: "user.signed_up" | "user.signed_in" | "admin.signed_in" | "auth.budget_exhausted" | "user.password_changed" | "user.password_reset" | "session.logged_out" | "session.revoked" | "user.deactivated" | "user.reactivated" | "user.unchanged" | "user.erased" | "admin.created";
+        AuditEvent: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            actor_type: "user" | "admin" | "system" | "anonymous";
+            /**
+             * Format: uuid
+             * @description The user or admin who acted; null for `system` and `anonymous`.
+             */
+            actor_id: string | null;
+            action: components["schemas"]["AuditAction"];
+            /**
+             * Format: uuid
+             * @description The account the event is about; null when none is known.
+             */
+            target_id: string | null;
+            /** @description The client address of the request (empty for jobs). */
+            ip: string;
+            user_agent: string;
+            /** @description Small facts of the action (never an email or a name). */
+            detail: Record<string, never>;
+        };
+        AuditPage: {
+            total: number;
+            items: components["schemas"]["AuditEvent"][];
         };
         /**
          * @description Both groups without `status`; only the requested one with `status`. Each group is
@@ -2741,6 +2820,42 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events by this account (user or admin id). */
+                actor?: string;
+                /** @description Only events about this account (user or admin id). */
+                target?: string;
+                /** @description Only events of this action. */
+                action?: components["schemas"]["AuditAction"];
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events, newest first, and how many match in all. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
