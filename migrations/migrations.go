@@ -20,6 +20,7 @@ func New() *migrate.Migrations {
 	registerAdminSearch(m)
 	registerSessions(m)
 	registerAccountLifecycle(m)
+	registerUserCounts(m)
 	return m
 }
 
