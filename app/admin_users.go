@@ -143,7 +143,8 @@ func (a *App) readUserCursor(s string, active bool, q string) (*models.UserPosit
 func (a *App) userCursorMAC(body []byte, q string) []byte {
 	m := hmac.New(sha256.New, a.cursorKey)
 	m.Write(body)
-	m.Write([]byte(q))
+	// The search ignores case, so q=Ann and q=ann are one list.
+	m.Write([]byte(strings.ToLower(q)))
 	return m.Sum(nil)[:userCursorMACLen]
 }
 
