@@ -24,6 +24,8 @@ func registerUserCounts(m *migrate.Migrations) {
 		return exec(ctx, db, []string{
 			"DROP TRIGGER IF EXISTS users_count ON users",
 			"DROP FUNCTION IF EXISTS users_count()",
+			"DROP TRIGGER IF EXISTS users_count_truncate ON users",
+			"DROP FUNCTION IF EXISTS users_count_truncate()",
 			"DROP TABLE IF EXISTS user_counts",
 		}, []string{
 			"DROP TRIGGER IF EXISTS users_count_insert",
@@ -58,6 +60,14 @@ var userCountsPG = []string{
 	END $$`,
 	`CREATE TRIGGER users_count AFTER INSERT OR DELETE OR UPDATE OF active, id ON users
 		FOR EACH ROW EXECUTE FUNCTION users_count()`,
+	// TRUNCATE fires no row triggers; it empties every shard.
+	`CREATE FUNCTION users_count_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		UPDATE user_counts SET n = 0;
+		RETURN NULL;
+	END $$`,
+	`CREATE TRIGGER users_count_truncate AFTER TRUNCATE ON users
+		FOR EACH STATEMENT EXECUTE FUNCTION users_count_truncate()`,
 	`INSERT INTO user_counts (active, shard, n)
 		SELECT a, s, 0 FROM (VALUES (true), (false)) AS g(a), generate_series(0, 15) AS s`,
 	`UPDATE user_counts c SET n = d.k
