@@ -76,7 +76,6 @@ var userCountsPG = []string{
 		WHERE c.active = d.active AND c.shard = d.shard`,
 }
 
-
 var userCountsSQLite = []string{
 	`CREATE TABLE user_counts (
 		active BOOLEAN NOT NULL,
