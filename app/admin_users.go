@@ -2,8 +2,13 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -15,19 +20,31 @@ import (
 
 const adminUsersPerPage = 20
 
+// AdminUsersMaxOffset is how deep page/per_page may reach: an offset costs
+// every row it skips, so deeper pages are read with the cursor instead.
+const AdminUsersMaxOffset = 10000
+
 // ListUsersInput is the admin user list's query. Nil Page and PerPage take
-// the defaults (1 and 20); both apply to each status group. Page is capped
-// (as for products) so the offset can never overflow.
+// the defaults (1 and 20); both apply to each status group. Cursor, a group's
+// next_cursor, continues that group and needs its Status; it replaces Page.
 type ListUsersInput struct {
 	Status  string `json:"status" validate:"omitempty,oneof=active inactive"`
 	Q       string `json:"q" validate:"max=254"`
 	Page    *int   `json:"page" validate:"omitempty,gte=1,lte=2147483647"`
 	PerPage *int   `json:"per_page" validate:"omitempty,gte=1,lte=100"`
+	Cursor  string `json:"cursor" validate:"max=200"`
+}
+
+// UserList is the admin user list with the cursor of each group's next page
+// ("" on a group's last page).
+type UserList struct {
+	*models.UserGroups
+	ActiveNext, InactiveNext string
 }
 
 // ListUsers returns the users grouped by status, newest first, filtered by a
 // prefix of their email or names. With Status only that group is returned.
-func (a *App) ListUsers(ctx context.Context, in ListUsersInput) (*models.UserGroups, error) {
+func (a *App) ListUsers(ctx context.Context, in ListUsersInput) (*UserList, error) {
 	in.Q = strings.TrimSpace(in.Q)
 	if err := a.validate(in); err != nil {
 		return nil, err
@@ -44,12 +61,91 @@ func (a *App) ListUsers(ctx context.Context, in ListUsersInput) (*models.UserGro
 	if in.PerPage != nil {
 		perPage = *in.PerPage
 	}
+	// int64: page may be near 2^31 on a 32-bit build.
+	if int64(page)*int64(perPage) > AdminUsersMaxOffset {
+		return nil, models.NewValidationError("page", fmt.Sprintf("page × per_page must not exceed %d; continue with cursor", AdminUsersMaxOffset))
+	}
 	f := models.UserFilter{Search: in.Q, Limit: perPage, Offset: (page - 1) * perPage}
 	if in.Status != "" {
 		active := in.Status == "active"
 		f.Active = &active
 	}
-	return models.ListUsers(ctx, a.db, f)
+	if in.Cursor != "" {
+		switch {
+		case f.Active == nil:
+			// Each group has its own position; a cursor names one group.
+			return nil, models.NewValidationError("status", "is required with cursor")
+		case in.Page != nil:
+			return nil, models.NewValidationError("page", "cannot be combined with cursor")
+		}
+		pos, err := a.readUserCursor(in.Cursor, *f.Active, in.Q)
+		if err != nil {
+			return nil, err
+		}
+		f.After, f.Offset = pos, 0
+	}
+	groups, err := models.ListUsers(ctx, a.db, f)
+	if err != nil {
+		return nil, err
+	}
+	out := &UserList{UserGroups: groups}
+	if g := groups.Active; g != nil && g.Next != nil {
+		out.ActiveNext = a.userCursor(true, in.Q, *g.Next)
+	}
+	if g := groups.Inactive; g != nil && g.Next != nil {
+		out.InactiveNext = a.userCursor(false, in.Q, *g.Next)
+	}
+	return out, nil
+}
+
+// A user list cursor is base64url of: a version byte, the group (1 active,
+// 0 inactive), created_at in Unix nanoseconds, the user id, and a MAC over
+// all of it and the search. The MAC makes a cursor valid only for the query
+// that produced it, so an edited cursor or one reused with another status or
+// q is refused instead of listing from an arbitrary place.
+const (
+	userCursorVersion = 1
+	userCursorMACLen  = 16
+	userCursorLen     = 1 + 1 + 8 + 16 + userCursorMACLen
+)
+
+func (a *App) userCursor(active bool, q string, pos models.UserPosition) string {
+	b := make([]byte, 0, userCursorLen)
+	b = append(b, userCursorVersion, 0)
+	if active {
+		b[1] = 1
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(pos.CreatedAt.UnixNano()))
+	b = append(b, pos.ID[:]...)
+	b = append(b, a.userCursorMAC(b, q)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (a *App) readUserCursor(s string, active bool, q string) (*models.UserPosition, error) {
+	bad := models.NewValidationError("cursor", "is not a cursor of this list; start again without it")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != userCursorLen || b[0] != userCursorVersion {
+		return nil, bad
+	}
+	body, mac := b[:len(b)-userCursorMACLen], b[len(b)-userCursorMACLen:]
+	if !hmac.Equal(mac, a.userCursorMAC(body, q)) {
+		return nil, bad
+	}
+	if (body[1] == 1) != active {
+		return nil, models.NewValidationError("cursor", "belongs to the other status group")
+	}
+	var id uuid.UUID
+	copy(id[:], body[10:26])
+	at := time.Unix(0, int64(binary.BigEndian.Uint64(body[2:10]))).UTC()
+	return &models.UserPosition{CreatedAt: at, ID: id}, nil
+}
+
+func (a *App) userCursorMAC(body []byte, q string) []byte {
+	m := hmac.New(sha256.New, a.cursorKey)
+	m.Write(body)
+	// The search ignores case, so q=Ann and q=ann are one list.
+	m.Write([]byte(strings.ToLower(q)))
+	return m.Sum(nil)[:userCursorMACLen]
 }
 
 // ShowUser loads any user with their newest products, for an admin. A

@@ -141,6 +141,8 @@ type App struct {
 	admins       signIn[models.Admin]
 	// refreshKey derives each refresh token from the previous one.
 	refreshKey []byte
+	// cursorKey signs the admin list's cursors.
+	cursorKey []byte
 }
 
 // New builds the App from its dependencies.
@@ -165,6 +167,7 @@ func New(d Deps) *App {
 		validator:    newValidator(),
 		later:        newBackground(),
 		refreshKey:   derive(d.Options.JWTSecret, "refresh-tokens"),
+		cursorKey:    derive(d.Options.JWTSecret, "admin-user-cursors"),
 	}
 	if a.opts.SessionMaxTTL <= 0 {
 		a.opts.SessionMaxTTL = 90 * 24 * time.Hour

@@ -21,6 +21,7 @@ func New() *migrate.Migrations {
 	registerSessions(m)
 	registerAccountLifecycle(m)
 	registerAuditEvents(m)
+	registerUserCounts(m)
 	return m
 }
 

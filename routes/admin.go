@@ -23,8 +23,11 @@ type adminEnvelopeJSON struct {
 }
 
 type adminUserPageJSON struct {
-	Total int        `json:"total"`
-	Items []userJSON `json:"items"`
+	Total       int        `json:"total"`
+	TotalCapped bool       `json:"total_capped"`
+	Items       []userJSON `json:"items"`
+	// NextCursor is null on the group's last page.
+	NextCursor *string `json:"next_cursor"`
 }
 
 // adminUserListJSON leaves out the group a status filter excluded.
@@ -85,20 +88,28 @@ func (h adminHandlers) listUsers(c *fiber.Ctx) error {
 		Q:       strings.Clone(c.Query("q")),
 		Page:    h.intQuery(c, "page", verr),
 		PerPage: h.intQuery(c, "per_page", verr),
+		Cursor:  strings.Clone(c.Query("cursor")),
 	}
 	if err := verr.OrNil(); err != nil {
 		return err
 	}
-	groups, err := h.app.ListUsers(c.UserContext(), in)
+	list, err := h.app.ListUsers(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
-	var out adminUserListJSON
-	if g := groups.Active; g != nil {
-		out.Active = &adminUserPageJSON{Total: g.Total, Items: h.users(g.Items)}
+	page := func(g *models.UserGroup, next string) *adminUserPageJSON {
+		p := &adminUserPageJSON{Total: g.Total, TotalCapped: g.TotalCapped, Items: h.users(g.Items)}
+		if next != "" {
+			p.NextCursor = &next
+		}
+		return p
 	}
-	if g := groups.Inactive; g != nil {
-		out.Inactive = &adminUserPageJSON{Total: g.Total, Items: h.users(g.Items)}
+	var out adminUserListJSON
+	if g := list.Active; g != nil {
+		out.Active = page(g, list.ActiveNext)
+	}
+	if g := list.Inactive; g != nil {
+		out.Inactive = page(g, list.InactiveNext)
 	}
 	return c.JSON(out)
 }

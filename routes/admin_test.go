@@ -752,6 +752,15 @@ func TestAdminUserListValidation(t *testing.T) {
 		{"page=1.5", "page"},
 		{"page=99999999999999999999", "page"},
 		{"page=2147483648", "page"},
+		// Offsets end at 10,000 rows: deeper is the cursor's job.
+		{"page=2147483647&per_page=100", "page"},
+		{"page=501&per_page=20", "page"},
+		{"page=101&per_page=100", "page"},
+		{"page=10001", "page"},
+		{"cursor=abc", "status"},
+		{"status=active&cursor=abc", "cursor"},
+		{"status=active&page=2&cursor=abc", "page"},
+		{"status=active&cursor=" + strings.Repeat("A", 201), "cursor"},
 		{"status=deleted", "status"},
 		{"status=ACTIVE", "status"},
 		{"q=" + strings.Repeat("a", 255), "q"},
@@ -764,14 +773,14 @@ func TestAdminUserListValidation(t *testing.T) {
 		}
 	}
 	// Edges that are fine.
-	for _, q := range []string{"per_page=100", "per_page=1", "page=2147483647&per_page=100", "q=" + strings.Repeat("a", 254), "status=", "q="} {
+	for _, q := range []string{"per_page=100", "per_page=1", "page=500&per_page=20", "page=100&per_page=100", "page=10000&per_page=1", "q=" + strings.Repeat("a", 254), "status=", "q="} {
 		if r := e.Do("GET", pathAdminUsers+"?"+q, nil, adminTok(e)); r.Status != 200 {
 			t.Errorf("?%.40s: %d %s", q, r.Status, r.Body)
 		}
 	}
 	// An empty list still has both groups, with empty item arrays.
 	r := e.Do("GET", pathAdminUsers, nil, adminTok(e))
-	if want := `{"active":{"total":0,"items":[]},"inactive":{"total":0,"items":[]}}`; string(r.Body) != want {
+	if want := `{"active":{"total":0,"total_capped":false,"items":[],"next_cursor":null},"inactive":{"total":0,"total_capped":false,"items":[],"next_cursor":null}}`; string(r.Body) != want {
 		t.Errorf("empty list: %s, want %s", r.Body, want)
 	}
 }

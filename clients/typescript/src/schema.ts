@@ -601,6 +601,17 @@ export interface paths {
          * @description Without `status` the answer has both groups, `active` and `inactive`; with `status`
          *     only that group. `q` filters both groups by email or name. `page` and `per_page` apply to
          *     each group separately.
+         *
+         *     Paging at any depth: each group answers `next_cursor`; pass it back as `cursor` (with the
+         *     same `status` and `q`, and `per_page` as wished) for the group's next page, in constant
+         *     time however deep. A cursor continues one group, so `cursor` requires `status`; it
+         *     replaces `page`. `page` serves the first pages only: `page × per_page` over 10000 is
+         *     `400`. A cursor that is malformed, edited, or reused with another `status` or `q` is
+         *     `400 validation_failed`. A user deleted or changed between two pages does not shift the
+         *     next page: the cursor holds the last user's place in the order, not an offset.
+         *
+         *     Totals without `q` are exact. With `q` each group counts at most 10001 matches: over
+         *     10000 the total is `10000` with `total_capped: true`.
          */
         get: operations["listUsers"];
         put?: never;
@@ -1133,12 +1144,25 @@ export interface components {
         };
         UserPage: {
             /**
-             * @description How many users of this group match, over all pages.
+             * @description How many users of this group match, over all pages. Exact without `q`; with `q` at
+             *     most 10000 (see `total_capped`).
              * @example 42
              */
             total: number;
+            /**
+             * @description True when `q` matches more than 10000 users of this group and `total` is answered
+             *     as 10000; false whenever `total` is exact.
+             * @example false
+             */
+            total_capped: boolean;
             /** @description This page of the group. */
             items: components["schemas"]["User"][];
+            /**
+             * @description Opaque; pass as `cursor` (with the same `status` and `q`) for this group's next page.
+             *     Null on the group's last page.
+             * @example AQEYbPq3oGiAAAGTz2C1Q3yQmbZ2t2h8c5oQ4lE0lS0F2g9cZ3c
+             */
+            next_cursor: string | null;
         };
         /**
          * @description What an audit event records; see `GET /admin/audit`.
@@ -2708,10 +2732,15 @@ export interface operations {
                  * @example ann
                  */
                 q?: string;
-                /** @description Page number, from 1. */
-                page?: components["parameters"]["Page"];
+                /** @description Page number, from 1; `page × per_page` must not exceed 10000 (use `cursor` deeper). */
+                page?: number;
                 /** @description Items per page. */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description A group's `next_cursor` from an earlier answer to the same `status` and `q`. Requires
+                 *     `status`; cannot be combined with `page`.
+                 */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2728,7 +2757,30 @@ export interface operations {
                     "application/json": components["schemas"]["AdminUserList"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /**
+             * @description `validation_failed`: a bad `status`, `q`, `page` or `per_page`; `page × per_page` over
+             *     10000; `cursor` without `status`, with `page`, malformed, edited, or from another
+             *     `status` or `q`.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_failed",
+                     *         "message": "the request is invalid",
+                     *         "fields": {
+                     *           "cursor": "is not a cursor of this list; start again without it"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             500: components["responses"]["Internal"];
