@@ -288,6 +288,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if cfg.AuthRateLimit > 0 {
 		authLimiter = storage.NewRateLimiter(b.redis, keyPrefix+"addr:", cfg.AuthRateLimit, time.Minute, nil)
 	}
+	// Shared through Redis like the per-address limit, so replicas together
+	// allow each user AVATAR_RATE_LIMIT uploads an hour.
+	var avatarLimiter middleware.Limiter
+	if cfg.AvatarRateLimit > 0 {
+		avatarLimiter = storage.NewRateLimiter(b.redis, keyPrefix+"avatar:", cfg.AvatarRateLimit, time.Hour, nil)
+	}
 	tr, err := tracing.New(ctx, cfg.OTelEndpoint, "accounts")
 	if err != nil {
 		return err
@@ -305,7 +311,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		AuthLimiter: authLimiter,
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 		RefreshCookie: cfg.RefreshCookie, Development: !cfg.Production(),
-		ServeMetrics: !cfg.Production(), AvatarRateLimit: cfg.AvatarRateLimit,
+		ServeMetrics: !cfg.Production(), AvatarLimiter: avatarLimiter,
 		AccessLog: cfg.AccessLog, Draining: draining.Load,
 		Tracer: tracer(cfg, tr), Propagator: tr.Propagator,
 	})

@@ -34,18 +34,6 @@ func newValidator() *validator.Validate {
 	_ = v.RegisterValidation("password_max", func(fl validator.FieldLevel) bool {
 		return len(fl.Field().String()) <= maxPasswordBytes
 	})
-	_ = v.RegisterValidation("code", func(fl validator.FieldLevel) bool {
-		s := fl.Field().String()
-		if len(s) != 6 {
-			return false
-		}
-		for _, r := range s {
-			if r < '0' || r > '9' {
-				return false
-			}
-		}
-		return true
-	})
 	_ = v.RegisterValidation("phone", func(fl validator.FieldLevel) bool {
 		s := fl.Field().String()
 		digits := 0
@@ -90,8 +78,6 @@ func fieldMessage(fe validator.FieldError) string {
 		return "must be 8 to 72 bytes"
 	case "password_max":
 		return "must be at most 72 bytes"
-	case "code":
-		return "must be 6 digits"
 	case "phone":
 		return "must be a phone number such as +998901234567"
 	case "oneof":

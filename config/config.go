@@ -78,7 +78,7 @@ type Config struct {
 	PurgeInterval    time.Duration // PURGE_INTERVAL: how often the purge job runs
 
 	MetricsAddr     string // METRICS_ADDR: a listener of its own for /metrics (production serves it nowhere else)
-	AvatarRateLimit int    // AVATAR_RATE_LIMIT: avatar uploads per user per hour on one instance; 0 off
+	AvatarRateLimit int    // AVATAR_RATE_LIMIT: avatar uploads per user per hour (shared through Redis); 0 off
 	AccessLog       bool   // ACCESS_LOG: one log line per request (default: on in production)
 	OTelEndpoint    string // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: no tracing
 	// SHUTDOWN_DRAIN: after SIGTERM, /readyz answers 503 this long before the
@@ -99,9 +99,6 @@ type Config struct {
 
 // Production reports whether APP_ENV=production.
 func (c *Config) Production() bool { return c.Env == "production" }
-
-// Embedded reports which parts run without an external service.
-func (c *Config) EmbeddedDatabase() bool { return c.DatabaseURL == "" }
 
 // Load reads the configuration through getenv (os.Getenv in main; a map in
 // tests). Values in a .env file in the working directory fill variables that

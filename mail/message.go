@@ -10,11 +10,6 @@ type Message struct {
 	HTML    string
 }
 
-// codeLength is the number of digits of a one-time code.
-const codeLength = parse.CodeLength
-
 // ExtractCode returns the first 6-digit code that stands alone on a line of a
 // plain-text body, or "" when there is none (parse.CodeInText).
 func ExtractCode(text string) string { return parse.CodeInText(text) }
-
-func isCode(s string) bool { return parse.IsCode(s) }

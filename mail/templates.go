@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/acme/accounts/internal/parse"
 	htmltemplate "html/template"
 	"os"
 	"path/filepath"
@@ -251,8 +252,8 @@ func (t *Templates) Code(locale, purpose, to, code string, ttl time.Duration) (M
 		return Message{}, fmt.Errorf("mail: unknown code purpose %q", purpose)
 	}
 	// Anything but the bare digits could break the "alone on its line" promise.
-	if !isCode(code) {
-		return Message{}, fmt.Errorf("mail: a code must be %d decimal digits", codeLength)
+	if !parse.IsCode(code) {
+		return Message{}, fmt.Errorf("mail: a code must be %d decimal digits", parse.CodeLength)
 	}
 	if ttl <= 0 {
 		return Message{}, fmt.Errorf("mail: code lifetime must be positive, got %s", ttl)

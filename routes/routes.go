@@ -69,9 +69,9 @@ type Options struct {
 	// Draining reports that the server is shutting down: /readyz answers
 	// 503 so load balancers stop sending new requests before it stops.
 	Draining func() bool
-	// AvatarRateLimit is how many avatar uploads one user may make per hour
-	// on this instance; 0 turns the limit off.
-	AvatarRateLimit int
+	// AvatarLimiter counts each user's avatar uploads (AVATAR_RATE_LIMIT
+	// per hour); nil turns the limit off.
+	AvatarLimiter middleware.Limiter
 }
 
 // New builds the Fiber app with every route.
@@ -188,8 +188,8 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Delete("/users/me", requireUser, users.deleteMe)
 	api.Put("/users/me/password", requireUser, users.changePassword)
 	avatarUpload := []fiber.Handler{middleware.LimitBody(avatarLimit), requireUser}
-	if o.AvatarRateLimit > 0 {
-		avatarUpload = append(avatarUpload, middleware.RateLimitPerUser(o.AvatarRateLimit, time.Hour))
+	if o.AvatarLimiter != nil {
+		avatarUpload = append(avatarUpload, middleware.RateLimitPerUser(o.AvatarLimiter))
 	}
 	api.Put("/users/me/avatar", append(avatarUpload, users.putAvatar)...)
 	api.Delete("/users/me/avatar", requireUser, users.deleteAvatar)

@@ -321,12 +321,16 @@ func New(t testing.TB, cfg Config) *Env {
 	if cfg.RateLimit > 0 {
 		authLimiter = storage.NewRateLimiter(limiterClient, e.prefix+"addr:", cfg.RateLimit, time.Minute, e.Clock.Now)
 	}
+	var avatarLimiter middleware.Limiter
+	if cfg.AvatarRateLimit > 0 {
+		avatarLimiter = storage.NewRateLimiter(limiterClient, e.prefix+"avatar:", cfg.AvatarRateLimit, time.Hour, e.Clock.Now)
+	}
 	e.Fiber = routes.New(e.App, routes.Options{
 		JWTSecret: e.Secret, Metrics: metrics, AvatarMaxBytes: cfg.AvatarMax, UploadsDir: e.Uploads,
 		RequestTimeout: 10 * time.Second, AuthLimiter: authLimiter,
 		ProxyHeader: cfg.ProxyHeader, TrustedProxies: []string{"0.0.0.0", "127.0.0.1"},
 		RefreshCookie: cfg.RefreshCookie, CORSOrigins: cfg.CORSOrigins, ServeMetrics: !cfg.NoMetricsRoute,
-		AvatarRateLimit: cfg.AvatarRateLimit,
+		AvatarLimiter: avatarLimiter,
 	})
 	return e
 }

@@ -333,8 +333,8 @@ export interface paths {
          *     `415`. A file over the size limit (5 MiB by default) answers `413`; an image over 40
          *     megapixels, one whose pixels would take more than 128 MiB to decode (width x height x
          *     bytes per pixel, counting JPEG as 7: a 16-bit 40-megapixel PNG, a 24-megapixel JPEG), or one that cannot be decoded answers
-         *     `400`. Each user may upload `AVATAR_RATE_LIMIT` avatars an hour (30 by default; per
-         *     server instance); past it `429 rate_limited` with `Retry-After`. The image is cropped and resized
+         *     `400`. Each user may upload `AVATAR_RATE_LIMIT` avatars an hour (30 by default,
+         *     counted across all server instances); past it `429 rate_limited` with `Retry-After`. The image is cropped and resized
          *     to at most 512x512 and re-encoded, so no metadata (EXIF, GPS) survives. Each upload gets
          *     a new URL, so it can be cached forever; the previous image is removed.
          */
