@@ -32,32 +32,44 @@ func newBackground() *background {
 	return &background{slots: make(chan struct{}, laterMailSlots)}
 }
 
+// start runs send on its own goroutine with a detached context bounded by
+// laterMailTimeout, if a slot is free; it reports false (and runs nothing)
+// when laterMailSlots sends are already in flight.
+func (b *background) start(ctx context.Context, send func(context.Context)) bool {
+	select {
+	case b.slots <- struct{}{}:
+	default:
+		return false
+	}
+	b.wg.Add(1)
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterMailTimeout)
+	go func() {
+		defer func() {
+			cancel()
+			<-b.slots
+			b.wg.Done()
+		}()
+		send(sendCtx)
+	}()
+	return true
+}
+
 // mailLater sends a code mail after the request has been answered; a failed
 // send is logged and counted, and discards the code when discard is set.
 func (a *App) mailLater(ctx context.Context, purpose, email, code string, discard bool) {
-	select {
-	case a.later.slots <- struct{}{}:
-	default:
+	started := a.later.start(ctx, func(ctx context.Context) {
+		if err := a.mailCode(ctx, purpose, email, code, discard); err != nil {
+			a.events.CodeEvent(purpose, "mail_failed")
+			a.log.ErrorContext(ctx, "code mail not sent", "purpose", purpose, "err", err)
+		}
+	})
+	if !started {
 		a.events.CodeEvent(purpose, "mail_dropped")
 		a.log.WarnContext(ctx, "code mail dropped: too many sends in flight", "purpose", purpose)
 		if discard {
 			a.discardCode(ctx, purpose, email)
 		}
-		return
 	}
-	a.later.wg.Add(1)
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterMailTimeout)
-	go func() {
-		defer func() {
-			cancel()
-			<-a.later.slots
-			a.later.wg.Done()
-		}()
-		if err := a.mailCode(sendCtx, purpose, email, code, discard); err != nil {
-			a.events.CodeEvent(purpose, "mail_failed")
-			a.log.ErrorContext(sendCtx, "code mail not sent", "purpose", purpose, "err", err)
-		}
-	}()
 }
 
 // WaitBackground waits until every mail sent after its answer has been
@@ -68,26 +80,16 @@ func (a *App) WaitBackground() { a.later.wg.Wait() }
 // the answer, within the same bound on sends in flight as mailLater; what
 // is the notice's kind, for metrics and the log.
 func (a *App) sendLater(ctx context.Context, what string, msg mail.Message) {
-	select {
-	case a.later.slots <- struct{}{}:
-	default:
-		a.events.CodeEvent(what, "mail_dropped")
-		a.log.WarnContext(ctx, "notice dropped: too many sends in flight", "kind", what)
-		return
-	}
-	a.later.wg.Add(1)
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterMailTimeout)
-	go func() {
-		defer func() {
-			cancel()
-			<-a.later.slots
-			a.later.wg.Done()
-		}()
-		if err := a.mailer.Send(sendCtx, msg); err != nil {
+	started := a.later.start(ctx, func(ctx context.Context) {
+		if err := a.mailer.Send(ctx, msg); err != nil {
 			a.events.CodeEvent(what, "mail_failed")
-			a.log.ErrorContext(sendCtx, "notice not sent", "kind", what, "err", err)
+			a.log.ErrorContext(ctx, "notice not sent", "kind", what, "err", err)
 			return
 		}
 		a.events.CodeEvent(what, "sent")
-	}()
+	})
+	if !started {
+		a.events.CodeEvent(what, "mail_dropped")
+		a.log.WarnContext(ctx, "notice dropped: too many sends in flight", "kind", what)
+	}
 }
