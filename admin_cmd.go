@@ -13,7 +13,7 @@ import (
 
 	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/config"
-	"github.com/acme/accounts/migrations"
+	"github.com/acme/accounts/internal/server"
 	"github.com/acme/accounts/models"
 )
 
@@ -80,21 +80,17 @@ func adminCreate(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	db, dbName, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	// Only the database and the hasher are needed to store an admin.
+	store, err := server.NewStore(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if _, err := migrations.Up(ctx, db); err != nil {
-		return err
-	}
-	// Only the database and the hasher are needed to store an admin.
-	a := app.New(app.Deps{DB: db, Options: app.Options{BcryptCost: cfg.BcryptCost}})
-	ad, err := a.CreateAdmin(ctx, nil, app.CreateAdminInput{Name: *name, Email: *email, Password: *password})
+	defer store.Close()
+	ad, err := store.App.CreateAdmin(ctx, nil, app.CreateAdminInput{Name: *name, Email: *email, Password: *password})
 	if err != nil {
 		return adminInputError("admin create", *email, err, map[string]string{"email": "--email", "name": "--name", "password": "--password"})
 	}
-	_, err = fmt.Fprintf(stdout, "created admin %s (id %s) in %s\n", ad.Email, ad.ID, dbName)
+	_, err = fmt.Fprintf(stdout, "created admin %s (id %s) in %s\n", ad.Email, ad.ID, store.DBName)
 	return err
 }
 
@@ -122,20 +118,13 @@ func seedAdmin(ctx context.Context, cfg *config.Config, a *app.App, log *slog.Lo
 	if cfg.AdminEmail == "" {
 		return nil
 	}
-	n, err := models.CountAdmins(ctx, a.DB())
-	if err != nil {
-		return fmt.Errorf("ADMIN_EMAIL: look for an existing admin: %w", err)
-	}
-	if n > 0 {
-		log.Debug("first admin not seeded: an admin exists")
-		return nil
-	}
-	ad, err := a.CreateAdmin(ctx, nil, app.CreateAdminInput{Name: cfg.AdminName, Email: cfg.AdminEmail, Password: cfg.AdminPassword})
-	if errors.Is(err, models.ErrEmailTaken) {
-		return nil // another replica starting at the same time created it
-	}
+	ad, err := a.CreateFirstAdmin(ctx, app.CreateAdminInput{Name: cfg.AdminName, Email: cfg.AdminEmail, Password: cfg.AdminPassword})
 	if err != nil {
 		return adminInputError("config", cfg.AdminEmail, err, map[string]string{"email": "ADMIN_EMAIL", "name": "ADMIN_NAME", "password": "ADMIN_PASSWORD"})
+	}
+	if ad == nil {
+		log.Debug("first admin not seeded: an admin exists")
+		return nil
 	}
 	log.Info("first admin created", "email", ad.Email, "id", ad.ID.String())
 	return nil

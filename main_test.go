@@ -121,8 +121,8 @@ func runBinary(t *testing.T, bin string, vars map[string]string, stdin string, a
 	return res
 }
 
-// server is a running `serve` process and the lines it has logged.
-type server struct {
+// serverProcess is a running `serve` process and the lines it has logged.
+type serverProcess struct {
 	base  string
 	lines chan string
 	mu    sync.Mutex
@@ -130,7 +130,7 @@ type server struct {
 }
 
 // startServer runs `serve` on a free port and waits until it listens.
-func startServer(t *testing.T, bin string, vars map[string]string) *server {
+func startServer(t *testing.T, bin string, vars map[string]string) *serverProcess {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -155,7 +155,7 @@ func startServer(t *testing.T, bin string, vars map[string]string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{base: "http://" + addr, lines: make(chan string, 1024)}
+	s := &serverProcess{base: "http://" + addr, lines: make(chan string, 1024)}
 	scanned := make(chan struct{})
 	go func() {
 		defer close(scanned)
@@ -189,14 +189,14 @@ func startServer(t *testing.T, bin string, vars map[string]string) *server {
 	return s
 }
 
-func (s *server) logText() string {
+func (s *serverProcess) logText() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Join(s.log, "\n")
 }
 
 // waitLine returns the first line from now on that satisfies match.
-func (s *server) waitLine(t *testing.T, match func(string) bool) string {
+func (s *serverProcess) waitLine(t *testing.T, match func(string) bool) string {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
@@ -211,7 +211,7 @@ func (s *server) waitLine(t *testing.T, match func(string) bool) string {
 	}
 }
 
-func (s *server) post(t *testing.T, path string, body any, out any) int {
+func (s *serverProcess) post(t *testing.T, path string, body any, out any) int {
 	t.Helper()
 	buf, _ := json.Marshal(body)
 	resp, err := http.Post(s.base+path, "application/json", bytes.NewReader(buf))
@@ -228,7 +228,7 @@ func (s *server) post(t *testing.T, path string, body any, out any) int {
 	return resp.StatusCode
 }
 
-func (s *server) get(t *testing.T, path, token string) (int, string) {
+func (s *serverProcess) get(t *testing.T, path, token string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -245,7 +245,7 @@ var logCode = regexp.MustCompile(`\bcode=(\d{6})\b`)
 
 // adminSignIn signs in through the running server's API, reading the mailed
 // code from its log (the log mailer writes code=NNNNNN).
-func (s *server) adminSignIn(t *testing.T, email, password string) string {
+func (s *serverProcess) adminSignIn(t *testing.T, email, password string) string {
 	t.Helper()
 	if st := s.post(t, "/api/v1/admin/auth/login", map[string]string{"email": email, "password": password}, nil); st != http.StatusOK {
 		t.Fatalf("admin login: %d\n%s", st, s.logText())

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -61,4 +62,23 @@ func (a *App) CreateAdmin(ctx context.Context, by *models.Admin, in CreateAdminI
 		return nil, fmt.Errorf("create admin %s: %w", in.Email, err)
 	}
 	return ad, nil
+}
+
+// CreateFirstAdmin creates an admin only while there is none (ADMIN_EMAIL
+// seeds a fresh deployment); with any admin present it returns nil, nil. Two
+// replicas starting at once race on the unique email: the loser also gets
+// nil, nil.
+func (a *App) CreateFirstAdmin(ctx context.Context, in CreateAdminInput) (*models.Admin, error) {
+	n, err := models.CountAdmins(ctx, a.db)
+	if err != nil {
+		return nil, fmt.Errorf("look for an existing admin: %w", err)
+	}
+	if n > 0 {
+		return nil, nil
+	}
+	ad, err := a.CreateAdmin(ctx, nil, in)
+	if errors.Is(err, models.ErrEmailTaken) {
+		return nil, nil
+	}
+	return ad, err
 }

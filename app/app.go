@@ -16,6 +16,7 @@ import (
 
 	"github.com/acme/accounts/i18n"
 	"github.com/acme/accounts/internal/avatarimage"
+	"github.com/acme/accounts/internal/work"
 	"github.com/acme/accounts/mail"
 	"github.com/acme/accounts/models"
 	"github.com/acme/accounts/storage"
@@ -128,12 +129,17 @@ type App struct {
 	// imageSlots bounds concurrent avatar decoding: a 40 MP image takes
 	// about 160 MB while it is resized, so uploads queue instead of
 	// multiplying that by the number of clients.
-	imageSlots slots
+	imageSlots *work.Gate
+	// profileGate admits GET /users/me's query to the connection pool in
+	// arrival order: database/sql hands a freed connection to a random
+	// waiter, which stretches the latency tail under load, so requests
+	// queue here first and the pool's own queue stays empty.
+	profileGate *work.Gate
 	// decodeMemory holds avatarimage.DecodeBudget bytes of pixel memory, reserved
 	// by each decode for what its image header says it needs.
 	decodeMemory *semaphore.Weighted
 	validator    *validator.Validate
-	later        *background
+	later        *work.Later
 	purgeMu      sync.Mutex // one purge at a time in this process
 	templates    *mail.Templates
 	catalog      *i18n.Catalog
@@ -162,12 +168,15 @@ func New(d Deps) *App {
 		now:          d.Now,
 		opts:         d.Options,
 		passwords:    NewPasswords(d.Options.BcryptCost, cpuSlots),
-		imageSlots:   newSlots(cpuSlots),
+		imageSlots:   work.NewGate("image", cpuSlots),
 		decodeMemory: semaphore.NewWeighted(avatarimage.DecodeBudget),
 		validator:    newValidator(),
-		later:        newBackground(),
+		later:        work.NewLater(laterMailSlots, laterMailTimeout),
 		refreshKey:   derive(d.Options.JWTSecret, "refresh-tokens"),
 		cursorKey:    derive(d.Options.JWTSecret, "admin-user-cursors"),
+	}
+	if d.DB != nil {
+		a.profileGate = work.NewGate("database connection", d.DB.DB.Stats().MaxOpenConnections)
 	}
 	if a.opts.SessionMaxTTL <= 0 {
 		a.opts.SessionMaxTTL = 90 * 24 * time.Hour
@@ -195,9 +204,6 @@ func New(d Deps) *App {
 	a.users, a.admins = a.userSignIn(), a.adminSignIn()
 	return a
 }
-
-// DB exposes the database handle for the token middleware's account lookup.
-func (a *App) DB() *bun.DB { return a.db }
 
 // Now is the app's clock (UTC, microsecond precision as the databases store it).
 func (a *App) Now() time.Time { return a.now().UTC().Truncate(time.Microsecond) }

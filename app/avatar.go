@@ -125,10 +125,10 @@ func storageErr(op string, err error) error {
 // decodeAvatar decodes in one of the image slots: decoding and resizing are
 // CPU-bound, so they run about one per core.
 func (a *App) decodeAvatar(ctx context.Context, up *avatarimage.Upload) (*avatarimage.Image, error) {
-	if err := a.imageSlots.acquire(ctx, "image"); err != nil {
+	if err := a.imageSlots.Enter(ctx); err != nil {
 		return nil, err
 	}
-	defer a.imageSlots.release()
+	defer a.imageSlots.Leave()
 	img, err := up.Decode()
 	return img, avatarErr(err)
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/acme/accounts/mail"
@@ -21,43 +20,10 @@ const (
 	laterMailTimeout = 30 * time.Second
 )
 
-// background runs the sends that outlive their request, so shutdown and
-// tests can wait for them.
-type background struct {
-	wg    sync.WaitGroup
-	slots chan struct{}
-}
-
-func newBackground() *background {
-	return &background{slots: make(chan struct{}, laterMailSlots)}
-}
-
-// start runs send on its own goroutine with a detached context bounded by
-// laterMailTimeout, if a slot is free; it reports false (and runs nothing)
-// when laterMailSlots sends are already in flight.
-func (b *background) start(ctx context.Context, send func(context.Context)) bool {
-	select {
-	case b.slots <- struct{}{}:
-	default:
-		return false
-	}
-	b.wg.Add(1)
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterMailTimeout)
-	go func() {
-		defer func() {
-			cancel()
-			<-b.slots
-			b.wg.Done()
-		}()
-		send(sendCtx)
-	}()
-	return true
-}
-
 // mailLater sends a code mail after the request has been answered; a failed
 // send is logged and counted, and discards the code when discard is set.
 func (a *App) mailLater(ctx context.Context, purpose, email, code string, discard bool) {
-	started := a.later.start(ctx, func(ctx context.Context) {
+	started := a.later.Start(ctx, func(ctx context.Context) {
 		if err := a.mailCode(ctx, purpose, email, code, discard); err != nil {
 			a.events.CodeEvent(purpose, "mail_failed")
 			a.log.ErrorContext(ctx, "code mail not sent", "purpose", purpose, "err", err)
@@ -74,13 +40,13 @@ func (a *App) mailLater(ctx context.Context, purpose, email, code string, discar
 
 // WaitBackground waits until every mail sent after its answer has been
 // handed over or given up; the server calls it when shutting down.
-func (a *App) WaitBackground() { a.later.wg.Wait() }
+func (a *App) WaitBackground() { a.later.Wait() }
 
 // sendLater hands a finished mail (a security notice) to the mailer after
 // the answer, within the same bound on sends in flight as mailLater; what
 // is the notice's kind, for metrics and the log.
 func (a *App) sendLater(ctx context.Context, what string, msg mail.Message) {
-	started := a.later.start(ctx, func(ctx context.Context) {
+	started := a.later.Start(ctx, func(ctx context.Context) {
 		if err := a.mailer.Send(ctx, msg); err != nil {
 			a.events.CodeEvent(what, "mail_failed")
 			a.log.ErrorContext(ctx, "notice not sent", "kind", what, "err", err)

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/acme/accounts/internal/work"
 )
 
 // Passwords hashes and checks passwords with bcrypt. At most one bcrypt runs
@@ -16,7 +17,7 @@ import (
 // cannot interrupt for less than its 10 ms time slice).
 type Passwords struct {
 	cost  int
-	slots slots
+	gate  *work.Gate
 	dummy []byte
 }
 
@@ -26,7 +27,7 @@ func NewPasswords(cost, slots int) *Passwords {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	p := &Passwords{cost: cost, slots: newSlots(slots)}
+	p := &Passwords{cost: cost, gate: work.NewGate("password", slots)}
 	// A real hash to compare against when the account does not exist, so an
 	// unknown email costs the same time as a wrong password.
 	p.dummy, _ = bcrypt.GenerateFromPassword([]byte("timing-equaliser-password"), cost)
@@ -73,21 +74,10 @@ func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, err
 	}
 }
 
-// background runs fn in a slot, on a fresh OS thread whose priority is
-// lowered. The goroutine exits still locked to that thread, so Go discards
-// the thread and its priority never reaches other goroutines.
+// background runs fn inside the gate on a low-priority thread.
 func (p *Passwords) background(ctx context.Context, fn func()) error {
-	if err := p.slots.acquire(ctx, "password"); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer p.slots.release()
-		runtime.LockOSThread()
-		lowerThreadPriority()
-		fn()
-	}()
-	<-done // fn is bounded (one bcrypt), so it is awaited even if ctx ends
-	return nil
+	return p.gate.Do(ctx, func() error {
+		work.OnLowPriorityThread(fn)
+		return nil
+	})
 }

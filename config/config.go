@@ -94,7 +94,6 @@ type Config struct {
 	AdminPassword string
 	AdminName     string
 
-	CPUSlots int // set by main: concurrent bcrypt and image jobs (the core count)
 }
 
 // Production reports whether APP_ENV=production.

@@ -1,16 +1,12 @@
 package middleware_test
 
 import (
-	"context"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/uptrace/bun"
 	"github.com/valyala/fasthttp"
 
-	"github.com/acme/accounts/internal/testenv"
 	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/models"
 )
@@ -21,7 +17,7 @@ func serveLoop(b *testing.B, handler fasthttp.RequestHandler, token string, want
 	b.Helper()
 	var req fasthttp.Request
 	req.Header.SetMethod(fasthttp.MethodGet)
-	req.SetRequestURI("/me")
+	req.SetRequestURI("/")
 	req.Header.Set(fasthttp.HeaderAuthorization, "Bearer "+token)
 	var ctx fasthttp.RequestCtx
 	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
@@ -36,46 +32,16 @@ func serveLoop(b *testing.B, handler fasthttp.RequestHandler, token string, want
 	}
 }
 
-// guarded is a Fiber app whose one route sits behind RequireUser, answering
-// 204 so only the middleware's work is measured.
-func guarded(secret []byte, db bun.IDB) fasthttp.RequestHandler {
-	f := fiber.New(fiber.Config{
-		ErrorHandler: func(c *fiber.Ctx, err error) error { return c.SendStatus(fiber.StatusUnauthorized) },
-	})
-	f.Get("/me", middleware.RequireUser(secret, db, time.Now), func(c *fiber.Ctx) error {
-		if middleware.CurrentUser(c) == nil {
-			return fiber.ErrInternalServerError
-		}
-		return c.SendStatus(fiber.StatusNoContent)
-	})
-	return f.Handler()
+// BenchmarkRequireToken is the token check every signed-in request pays
+// before the app loads its account.
+func BenchmarkRequireToken(b *testing.B) {
+	f := guardedApp(middleware.RequireToken(testSecret, models.RoleUser))
+	serveLoop(b, f.Handler(), sign(b, testSecret, nil), fiber.StatusOK)
 }
 
-func benchAccount(b *testing.B, e *testenv.Env) string {
-	b.Helper()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	u := &models.User{
-		ID: models.NewID(), Email: e.Email("bench"), PasswordHash: "unused", FirstName: "Bench", LastName: "User",
-		Active: true, TokenVersion: 1, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := models.InsertUser(context.Background(), e.DB, u); err != nil {
-		b.Fatalf("insert user: %v", err)
-	}
-	return e.SignToken(b, u.Email, models.RoleUser, 1, time.Hour)
-}
-
-// BenchmarkRequireUser is the token check plus the account load every
-// signed-in request pays before its handler runs.
-func BenchmarkRequireUser(b *testing.B) {
-	e := testenv.New(b, testenv.Config{})
-	serveLoop(b, guarded(e.Secret, e.DB), benchAccount(b, e), fiber.StatusNoContent)
-}
-
-// BenchmarkRequireUserBadSignature is the token check alone: a token signed
-// with another secret is refused before any database work.
-func BenchmarkRequireUserBadSignature(b *testing.B) {
-	e := testenv.New(b, testenv.Config{})
-	token := benchAccount(b, e)
-	other := []byte("another-secret-another-secret-another-secret")
-	serveLoop(b, guarded(other, e.DB), token, fiber.StatusUnauthorized)
+// BenchmarkRequireTokenBadSignature is a token signed with another secret,
+// refused before anything else runs.
+func BenchmarkRequireTokenBadSignature(b *testing.B) {
+	f := guardedApp(middleware.RequireToken(testSecret, models.RoleUser))
+	serveLoop(b, f.Handler(), sign(b, []byte("another-secret-another-secret-another"), nil), fiber.StatusUnauthorized)
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/acme/accounts/app"
-	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/models"
 )
 
@@ -73,7 +72,7 @@ func (h adminHandlers) createAdmin(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	ad, err := h.app.CreateAdmin(c.UserContext(), middleware.CurrentAdmin(c), in)
+	ad, err := h.app.CreateAdmin(c.UserContext(), currentAdmin(c), in)
 	if err != nil {
 		return err
 	}
@@ -141,7 +140,7 @@ func (h adminHandlers) updateUser(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := h.app.SetUserActive(c.UserContext(), middleware.CurrentAdmin(c), c.Params("id"), in)
+	u, err := h.app.SetUserActive(c.UserContext(), currentAdmin(c), c.Params("id"), in)
 	if err != nil {
 		return err
 	}
@@ -150,7 +149,7 @@ func (h adminHandlers) updateUser(c *fiber.Ctx) error {
 
 // eraseUser erases a user at once (row, products, sessions, avatar).
 func (h adminHandlers) eraseUser(c *fiber.Ctx) error {
-	if err := h.app.EraseUser(c.UserContext(), middleware.CurrentAdmin(c), c.Params("id")); err != nil {
+	if err := h.app.EraseUser(c.UserContext(), currentAdmin(c), c.Params("id")); err != nil {
 		return err
 	}
 	return c.JSON(messageJSON{h.text(c, "msg.user_erased")})

@@ -623,11 +623,13 @@ func TestUploadsServing(t *testing.T) {
 	dir := e.Uploads
 	if dir == "" {
 		dir = t.TempDir()
-		e.Fiber = routes.New(e.App, routes.Options{JWTSecret: e.Secret, UploadsDir: dir})
 	}
-	local, err := storage.NewLocalObjects(dir, "")
+	local, err := storage.NewLocalObjects(dir, "/uploads")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if e.Uploads == "" {
+		e.Fiber = routes.New(e.App, routes.Options{JWTSecret: e.Secret, Uploads: local})
 	}
 	key := "avatars/" + testenv.RandomID() + "/" + testenv.RandomID() + ".jpg"
 	jpg := encodeJPEG(t, solidImage(20, 20, color.White))

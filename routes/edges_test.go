@@ -259,7 +259,7 @@ func TestMetricsTellStatusesNotAccounts(t *testing.T) {
 	}
 
 	// Production keeps /metrics off the API's listener (METRICS_ADDR).
-	p := testenv.New(t, testenv.Config{NoMetricsRoute: true})
+	p := testenv.New(t, testenv.Config{Production: true})
 	if r := p.DoUnchecked("GET", "/metrics", nil, ""); r.Status != 404 {
 		t.Fatalf("/metrics without the route: %d", r.Status)
 	}

@@ -28,7 +28,7 @@ func requestContext(cat *i18n.Catalog) fiber.Handler {
 // else the request's Accept-Language, else DEFAULT_LOCALE.
 func answerLocale(c *fiber.Ctx, cat *i18n.Catalog) string {
 	acct := ""
-	if u := middleware.CurrentUser(c); u != nil && u.Locale != nil {
+	if u := currentUser(c); u != nil && u.Locale != nil {
 		acct = *u.Locale
 	}
 	return cat.Pick(acct, i18n.FromRequest(c.UserContext()))

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/acme/accounts/app"
-	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/models"
 )
 
@@ -44,7 +43,7 @@ func (h productHandlers) list(c *fiber.Ctx) error {
 	if err := verr.OrNil(); err != nil {
 		return err
 	}
-	page, err := h.app.ListProducts(c.UserContext(), middleware.CurrentUser(c), in)
+	page, err := h.app.ListProducts(c.UserContext(), currentUser(c), in)
 	if err != nil {
 		return err
 	}
@@ -56,7 +55,7 @@ func (h productHandlers) create(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := h.app.CreateProduct(c.UserContext(), middleware.CurrentUser(c), in)
+	p, err := h.app.CreateProduct(c.UserContext(), currentUser(c), in)
 	if err != nil {
 		return err
 	}
@@ -68,7 +67,7 @@ func (h productHandlers) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.app.Product(c.UserContext(), middleware.CurrentUser(c), id)
+	p, err := h.app.Product(c.UserContext(), currentUser(c), id)
 	if err != nil {
 		return err
 	}
@@ -84,7 +83,7 @@ func (h productHandlers) update(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := h.app.UpdateProduct(c.UserContext(), middleware.CurrentUser(c), id, in)
+	p, err := h.app.UpdateProduct(c.UserContext(), currentUser(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -96,7 +95,7 @@ func (h productHandlers) delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.app.DeleteProduct(c.UserContext(), middleware.CurrentUser(c), id); err != nil {
+	if err := h.app.DeleteProduct(c.UserContext(), currentUser(c), id); err != nil {
 		return err
 	}
 	return c.JSON(messageJSON{h.text(c, "msg.product_deleted")})

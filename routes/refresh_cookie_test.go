@@ -27,7 +27,8 @@ func cookieValue(line string) string {
 func TestRefreshCookieMode(t *testing.T) {
 	t.Parallel()
 	const origin = "https://app.example.com"
-	e := testenv.New(t, testenv.Config{RefreshCookie: true, CORSOrigins: []string{origin}})
+	// Production: development drops Secure, for plain http on localhost.
+	e := testenv.New(t, testenv.Config{RefreshCookie: true, CORSOrigins: []string{origin}, Production: true})
 	email := e.Email("cookie")
 	wantStatus(t, e.Do(http.MethodPost, "/api/v1/auth/register", map[string]any{
 		"first_name": "Test", "last_name": "User", "email": email, "password": testenv.Password,

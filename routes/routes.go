@@ -43,7 +43,8 @@ type Options struct {
 	Log            *slog.Logger
 	CORSOrigins    []string
 	AvatarMaxBytes int64
-	UploadsDir     string        // set when avatars live on local disk: served under /uploads
+	// Uploads, when avatars live on local disk, are served under /uploads.
+	Uploads        LocalUploads
 	RequestTimeout time.Duration // default 15s
 	EnablePprof    bool
 	// AuthLimiter counts the requests of each client address to the routes
@@ -146,7 +147,10 @@ func New(a *app.App, o Options) *fiber.App {
 	sessions := sessionHandlers{app: a, presenter: p, cookies: refreshCookies{enabled: o.RefreshCookie, secure: !o.Development}}
 	auth := authHandlers{app: a, presenter: p, sessions: sessions}
 	users := userHandlers{app: a, presenter: p, sessions: sessions}
-	requireUser := middleware.RequireUser(o.JWTSecret, a.DB(), a.Now)
+	// Middleware verifies the token; the app then checks that its account
+	// and session still accept it (loadUser, loadAdmin, or the flow itself).
+	userToken := middleware.RequireToken(o.JWTSecret, models.RoleUser)
+	asUser := loadUser(a)
 
 	f.Get("/healthz", ops.healthz)
 	f.Get("/readyz", ops.readyz)
@@ -175,7 +179,7 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Post("/auth/password/reset", auth.resetPassword)
 	api.Post("/auth/code/resend", auth.resendCode)
 	api.Post("/auth/token/refresh", sessions.refresh(models.RoleUser))
-	api.Post("/auth/logout", middleware.VerifyToken(o.JWTSecret, models.RoleUser), sessions.logout(models.RoleUser))
+	api.Post("/auth/logout", middleware.OptionalToken(o.JWTSecret, models.RoleUser), sessions.logout(models.RoleUser))
 	api.Post("/auth/reactivate", auth.reactivate)
 	api.Post("/auth/reactivate/verify", auth.verifyReactivation)
 
@@ -183,40 +187,41 @@ func New(a *app.App, o Options) *fiber.App {
 	// Routes that take JSON keep the 1 MiB limit; the avatar upload has its
 	// own, sized for AvatarMaxBytes, and a per-user limit on top.
 	products := productHandlers{app: a, presenter: p}
-	api.Get("/users/me", middleware.RequireUserWithProducts(o.JWTSecret, a.DB(), a.Now, app.MeProductsLimit), users.me)
-	api.Patch("/users/me", requireUser, users.updateMe)
-	api.Delete("/users/me", requireUser, users.deleteMe)
-	api.Put("/users/me/password", requireUser, users.changePassword)
-	avatarUpload := []fiber.Handler{middleware.LimitBody(avatarLimit), requireUser}
+	api.Get("/users/me", userToken, users.me)
+	api.Patch("/users/me", userToken, asUser, users.updateMe)
+	api.Delete("/users/me", userToken, asUser, users.deleteMe)
+	api.Put("/users/me/password", userToken, asUser, users.changePassword)
+	avatarUpload := []fiber.Handler{middleware.LimitBody(avatarLimit), userToken, asUser}
 	if o.AvatarLimiter != nil {
 		avatarUpload = append(avatarUpload, middleware.RateLimitPerUser(o.AvatarLimiter))
 	}
 	api.Put("/users/me/avatar", append(avatarUpload, users.putAvatar)...)
-	api.Delete("/users/me/avatar", requireUser, users.deleteAvatar)
-	api.Get("/users/me/sessions", requireUser, sessions.list)
-	api.Delete("/users/me/sessions/:id", requireUser, sessions.delete)
-	api.Get("/products", requireUser, products.list)
-	api.Post("/products", requireUser, products.create)
-	api.Get("/products/:id", requireUser, products.get)
-	api.Patch("/products/:id", requireUser, products.update)
-	api.Delete("/products/:id", requireUser, products.delete)
-	if o.UploadsDir != "" {
-		f.Get("/uploads/*", uploadsHandler(o.UploadsDir))
+	api.Delete("/users/me/avatar", userToken, asUser, users.deleteAvatar)
+	api.Get("/users/me/sessions", userToken, asUser, sessions.list)
+	api.Delete("/users/me/sessions/:id", userToken, asUser, sessions.delete)
+	api.Get("/products", userToken, asUser, products.list)
+	api.Post("/products", userToken, asUser, products.create)
+	api.Get("/products/:id", userToken, asUser, products.get)
+	api.Patch("/products/:id", userToken, asUser, products.update)
+	api.Delete("/products/:id", userToken, asUser, products.delete)
+	if o.Uploads != nil {
+		f.Get("/uploads/*", uploadsHandler(o.Uploads))
 	}
 
 	// Admin (role admin).
 	admin := adminHandlers{app: a, presenter: p, sessions: sessions}
-	requireAdmin := middleware.RequireAdmin(o.JWTSecret, a.DB(), a.Now)
+	adminToken := middleware.RequireToken(o.JWTSecret, models.RoleAdmin)
+	asAdmin := loadAdmin(a)
 	api.Post("/admin/auth/login", admin.login)
 	api.Post("/admin/auth/login/verify", admin.verifyLogin)
 	api.Post("/admin/auth/token/refresh", sessions.refresh(models.RoleAdmin))
-	api.Post("/admin/auth/logout", middleware.VerifyToken(o.JWTSecret, models.RoleAdmin), sessions.logout(models.RoleAdmin))
-	api.Post("/admin/admins", requireAdmin, admin.createAdmin)
-	api.Get("/admin/users", requireAdmin, admin.listUsers)
-	api.Get("/admin/users/:id", requireAdmin, admin.showUser)
-	api.Patch("/admin/users/:id", requireAdmin, admin.updateUser)
-	api.Delete("/admin/users/:id", requireAdmin, admin.eraseUser)
-	api.Get("/admin/audit", requireAdmin, admin.audit)
+	api.Post("/admin/auth/logout", middleware.OptionalToken(o.JWTSecret, models.RoleAdmin), sessions.logout(models.RoleAdmin))
+	api.Post("/admin/admins", adminToken, asAdmin, admin.createAdmin)
+	api.Get("/admin/users", adminToken, asAdmin, admin.listUsers)
+	api.Get("/admin/users/:id", adminToken, asAdmin, admin.showUser)
+	api.Patch("/admin/users/:id", adminToken, asAdmin, admin.updateUser)
+	api.Delete("/admin/users/:id", adminToken, asAdmin, admin.eraseUser)
+	api.Get("/admin/audit", adminToken, asAdmin, admin.audit)
 
 	return f
 }

@@ -130,8 +130,8 @@ func (h sessionHandlers) logout(role string) fiber.Handler {
 			return err
 		}
 		var by *app.TokenSession
-		if owner, sid, ok := middleware.TokenSession(c); ok {
-			by = &app.TokenSession{Owner: owner, SessionID: sid}
+		if t, ok := accessToken(c); ok {
+			by = &t.TokenSession
 		} else {
 			in.RefreshToken = h.cookies.token(c, in.RefreshToken)
 		}
@@ -173,15 +173,6 @@ func (h sessionHandlers) delete(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(messageJSON{"the session has been ended"})
-}
-
-// tokenSession is the verified token's session, for the app's flows.
-func tokenSession(c *fiber.Ctx) (app.TokenSession, error) {
-	owner, sid, ok := middleware.TokenSession(c)
-	if !ok {
-		return app.TokenSession{}, models.ErrUnauthorized
-	}
-	return app.TokenSession{Owner: owner, SessionID: sid}, nil
 }
 
 // client is where the request comes from, kept with a new session.

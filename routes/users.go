@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/acme/accounts/app"
-	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/models"
 )
 
@@ -33,8 +32,14 @@ type avatarURLJSON struct {
 
 // me answers from what the token middleware loaded in its one query.
 func (h userHandlers) me(c *fiber.Ctx) error {
-	products := middleware.CurrentProducts(c)
-	p := &app.Profile{User: middleware.CurrentUser(c), Products: products.Items, ProductsTotal: products.Total}
+	t, ok := accessToken(c)
+	if !ok {
+		return models.ErrUnauthorized
+	}
+	p, err := h.app.Me(c.UserContext(), t)
+	if err != nil {
+		return err
+	}
 	return c.JSON(meJSON{User: h.profile(p)})
 }
 
@@ -43,7 +48,7 @@ func (h userHandlers) updateMe(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := h.app.UpdateProfile(c.UserContext(), middleware.CurrentUser(c), in)
+	u, err := h.app.UpdateProfile(c.UserContext(), currentUser(c), in)
 	if err != nil {
 		return err
 	}
@@ -59,7 +64,7 @@ func (h userHandlers) changePassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s, err := h.app.ChangePassword(c.UserContext(), middleware.CurrentUser(c), by, in)
+	s, err := h.app.ChangePassword(c.UserContext(), currentUser(c), by, in)
 	if err != nil {
 		return err
 	}
@@ -68,7 +73,7 @@ func (h userHandlers) changePassword(c *fiber.Ctx) error {
 }
 
 func (h userHandlers) deleteMe(c *fiber.Ctx) error {
-	if err := h.app.Deactivate(c.UserContext(), middleware.CurrentUser(c)); err != nil {
+	if err := h.app.Deactivate(c.UserContext(), currentUser(c)); err != nil {
 		return err
 	}
 	return c.JSON(messageJSON{h.text(c, "msg.deactivated")})
@@ -83,7 +88,7 @@ func (h userHandlers) putAvatar(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	url, err := h.app.ReplaceAvatar(c.UserContext(), middleware.CurrentUser(c), data)
+	url, err := h.app.ReplaceAvatar(c.UserContext(), currentUser(c), data)
 	if err != nil {
 		return err
 	}
@@ -119,7 +124,7 @@ func (h userHandlers) avatarUpload(c *fiber.Ctx) ([]byte, error) {
 }
 
 func (h userHandlers) deleteAvatar(c *fiber.Ctx) error {
-	u, err := h.app.RemoveAvatar(c.UserContext(), middleware.CurrentUser(c))
+	u, err := h.app.RemoveAvatar(c.UserContext(), currentUser(c))
 	if err != nil {
 		return err
 	}

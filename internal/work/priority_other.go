@@ -1,6 +1,6 @@
 //go:build !linux
 
-package app
+package work
 
 // lowerThreadPriority is a no-op where threads have no portable nice value.
 func lowerThreadPriority() {}
