@@ -16,7 +16,6 @@ import (
 	"github.com/acme/accounts/config"
 	"github.com/acme/accounts/internal/periodic"
 	"github.com/acme/accounts/internal/server"
-	"github.com/acme/accounts/middleware"
 )
 
 func loadConfig(getenv func(string) string) (*config.Config, error) {
@@ -83,7 +82,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 
 	errc := make(chan error, 2)
 	if cfg.MetricsAddr != "" {
-		stopMetrics, err := serveMetrics(cfg.MetricsAddr, srv.Metrics, errc)
+		stopMetrics, err := srv.ServeMetrics(cfg.MetricsAddr, errc)
 		if err != nil {
 			ln.Close()
 			return err
@@ -112,24 +111,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	return nil
 }
 
-// serveMetrics serves /metrics on a listener of its own, so production can
-// keep it off the public one; a failure of that listener stops the server
-// through errc, like the main one.
-func serveMetrics(addr string, metrics *middleware.Metrics, errc chan<- error) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.HTTPHandler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("METRICS_ADDR: %w", err)
-		}
-	}()
-	return func() { _ = srv.Close() }, nil
-}
 
 // sessionCleanupInterval is how often ended sessions are deleted. Ended
 // sessions are refused by their expiry column at once; deleting them only

@@ -93,7 +93,6 @@ type Config struct {
 	AdminEmail    string
 	AdminPassword string
 	AdminName     string
-
 }
 
 // Production reports whether APP_ENV=production.

@@ -95,10 +95,14 @@ func Ping(ctx context.Context, db bun.IDB) error {
 	return nil
 }
 
+// emailKeys are the unique constraints on an email column: the only unique
+// business keys, whose violation is ErrEmailTaken. Any other unique violation
+// (a colliding id) is a bug and stays an unmapped error.
+var emailKeys = map[string]bool{"users_email_key": true, "admins_email_key": true}
+
 // dbErr translates driver errors into the domain vocabulary, so callers never
-// look at driver types: no rows is ErrNotFound, a unique violation is
-// ErrEmailTaken (email is the only unique business key), a lost connection is
-// an outage of the database.
+// look at driver types: no rows is ErrNotFound, a violated email key is
+// ErrEmailTaken, a lost connection is an outage of the database.
 func dbErr(err error, op string) error {
 	if err == nil {
 		return nil
@@ -106,7 +110,7 @@ func dbErr(err error, op string) error {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("%s: %w", op, ErrNotFound)
-	case isUniqueViolation(err):
+	case emailKeys[uniqueViolation(err)]:
 		return fmt.Errorf("%s: %w", op, ErrEmailTaken)
 	case isConnectionError(err):
 		return Unavailable("database", fmt.Errorf("%s: %w", op, err))
@@ -114,16 +118,32 @@ func dbErr(err error, op string) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-func isUniqueViolation(err error) bool {
+// uniqueViolation names the unique constraint err violates, "" when it is
+// no unique violation. PostgreSQL names the constraint; SQLite names the
+// columns ("UNIQUE constraint failed: users.email"), which are turned into
+// PostgreSQL's default name for the same key (users_email_key).
+func uniqueViolation(err error) string {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
+		if pgErr.Code != "23505" {
+			return ""
+		}
+		return pgErr.ConstraintName
 	}
 	var sqlErr *sqlite.Error
 	if errors.As(err, &sqlErr) {
-		return sqlErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqlErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+		if sqlErr.Code() != sqlite3.SQLITE_CONSTRAINT_UNIQUE && sqlErr.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+			return ""
+		}
+		msg := sqlErr.Error()
+		i := strings.LastIndex(msg, "constraint failed: ")
+		if i < 0 {
+			return "unique"
+		}
+		cols, _, _ := strings.Cut(msg[i+len("constraint failed: "):], " (") // modernc appends " (2067)"
+		return strings.NewReplacer(".", "_", ", ", "_").Replace(strings.TrimSpace(cols)) + "_key"
 	}
-	return false
+	return ""
 }
 
 func isConnectionError(err error) bool {
@@ -151,6 +171,7 @@ func isConnectionError(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, context.DeadlineExceeded) ||
 		pgconn.Timeout(err) ||
+		// database/sql does not export its "sql: database is closed".
 		strings.Contains(err.Error(), "database is closed")
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,10 +22,12 @@ type profileRow struct {
 	Total   int     `bun:"p_total"`
 }
 
-// profileQuery joins the user with a window over their newest products, so
-// the user, the page and the count of all products come back in one round
-// trip: GET /users/me is the hottest route and a round trip is its main cost.
-// %s is where profileInSession adds the token's session check.
+// profileQueryTmpl joins the user with a window over their newest
+// products, so the user, the page and the count of all products come back in
+// one round trip: GET /users/me is the hottest route and a round trip is its
+// main cost. Its parameters are numbered, %[1]s to %[4]s (user id, limit,
+// session id, now), so one text serves both Bun's indexed placeholders and
+// PostgreSQL's own; %[5]s is where the session check goes.
 const profileQueryTmpl = `SELECT
 	u.id AS u_id, u.email AS u_email, u.password_hash AS u_password_hash, u.first_name AS u_first_name,
 	u.last_name AS u_last_name, u.phone AS u_phone, u.avatar_key AS u_avatar_key, u.active AS u_active,
@@ -33,33 +35,50 @@ const profileQueryTmpl = `SELECT
 	u.locale AS u_locale, u.deactivated_by AS u_deactivated_by, u.deactivated_at AS u_deactivated_at,
 	p.id AS p_id, p.user_id AS p_user_id, p.name AS p_name, p.description AS p_description, p.price AS p_price,
 	p.currency AS p_currency, p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.total AS p_total
-FROM users AS u%s
+FROM users AS u%[5]s
 LEFT JOIN (
 	SELECT products.*, count(*) OVER () AS total
 	FROM products
-	WHERE user_id = ?
+	WHERE user_id = %[1]s
 	ORDER BY created_at DESC, id DESC
-	LIMIT ?
+	LIMIT %[2]s
 ) AS p ON p.user_id = u.id
-WHERE u.id = ?
+WHERE u.id = %[1]s
 ORDER BY p.created_at DESC, p.id DESC`
 
-// sessionJoin keeps the row only while the token's session is alive: a
+// sessionJoinTmpl keeps the row only while the token's session is alive: a
 // primary-key lookup inside the same query, so checking the session costs
 // GET /users/me no extra round trip.
-const sessionJoin = `
-JOIN sessions AS s ON s.id = ? AND s.user_id = u.id AND s.revoked_at IS NULL AND s.idle_expires_at > ?`
+const sessionJoinTmpl = `
+JOIN sessions AS s ON s.id = %[3]s AND s.user_id = u.id AND s.revoked_at IS NULL AND s.idle_expires_at > %[4]s`
+
+// profileSQL writes the profile query with param(n) as its n-th parameter.
+func profileSQL(inSession bool, param func(n int) string) string {
+	p := []any{param(1), param(2), param(3), param(4), ""}
+	if inSession {
+		p[4] = fmt.Sprintf(sessionJoinTmpl, p...)
+	}
+	return fmt.Sprintf(profileQueryTmpl, p...)
+}
+
+// bunParam is Bun's indexed placeholder (?0 is the first argument);
+// pgParam is PostgreSQL's ($1 is the first).
+func bunParam(n int) string { return "?" + strconv.Itoa(n-1) }
+func pgParam(n int) string  { return "$" + strconv.Itoa(n) }
 
 var (
-	profileQuery          = fmt.Sprintf(profileQueryTmpl, "")
-	profileQueryInSession = fmt.Sprintf(profileQueryTmpl, sessionJoin)
+	profileQuery          = profileSQL(false, bunParam)
+	profileQueryInSession = profileSQL(true, bunParam)
+	// profileQueryPG has real parameters, so PostgreSQL keeps one prepared
+	// plan for it instead of parsing and planning every request.
+	profileQueryPG = profileSQL(true, pgParam)
 )
 
 // UserWithProducts loads a user with their newest products (at most limit)
 // and the count of all of them, in one query; ErrNotFound when no such user.
 func UserWithProducts(ctx context.Context, db bun.IDB, id uuid.UUID, limit int) (*User, []Product, int, error) {
 	var rows []profileRow
-	if err := db.NewRaw(profileQuery, id, limit, id).Scan(ctx, &rows); err != nil {
+	if err := db.NewRaw(profileQuery, id, limit).Scan(ctx, &rows); err != nil {
 		return nil, nil, 0, dbErr(err, "select user with products")
 	}
 	return fromProfileRows(rows)
@@ -73,7 +92,7 @@ func UserWithProductsInSession(ctx context.Context, db *bun.DB, id, sid uuid.UUI
 		return userWithProductsPG(ctx, db, id, sid, now, limit)
 	}
 	var rows []profileRow
-	if err := db.NewRaw(profileQueryInSession, sid, now, id, limit, id).Scan(ctx, &rows); err != nil {
+	if err := db.NewRaw(profileQueryInSession, id, limit, sid, now).Scan(ctx, &rows); err != nil {
 		return nil, nil, 0, dbErr(err, "select user with products")
 	}
 	return fromProfileRows(rows)
@@ -95,11 +114,6 @@ func fromProfileRows(rows []profileRow) (*User, []Product, int, error) {
 	}
 	return &u, products, total, nil
 }
-
-// profileQueryPG is profileQuery with real parameters, so PostgreSQL can keep
-// one prepared plan for it instead of parsing and planning every request.
-var profileQueryPG = strings.NewReplacer("s.id = ?", "s.id = $3", "s.idle_expires_at > ?", "s.idle_expires_at > $4",
-	"user_id = ?", "user_id = $1", "LIMIT ?", "LIMIT $2", "u.id = ?", "u.id = $1").Replace(profileQueryInSession)
 
 // userWithProductsPG runs the hottest query of the API as a cached prepared
 // statement and scans it by hand: Bun would inline the arguments (a new
