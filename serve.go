@@ -111,7 +111,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	return nil
 }
 
-
 // sessionCleanupInterval is how often ended sessions are deleted. Ended
 // sessions are refused by their expiry column at once; deleting them only
 // keeps the table small, so every few minutes is plenty.
