@@ -167,7 +167,7 @@ func New(d Deps) *App {
 		validator:    newValidator(),
 		later:        newBackground(),
 		refreshKey:   derive(d.Options.JWTSecret, "refresh-tokens"),
-		cursorKey:    derive(d.Options.JWTSecret, "admin-user-cursors"),
+		cursorKey:    derive(d.Options.JWTSecret, userCursorLabel),
 	}
 	if a.opts.SessionMaxTTL <= 0 {
 		a.opts.SessionMaxTTL = 90 * 24 * time.Hour
