@@ -531,14 +531,17 @@ fi
 #
 # Seeds MILLION_USERS users with MILLION_PRODUCTS products each into a
 # database of its own (every fifth user inactive; sessions and tokens for a
-# sample of MILLION_SAMPLE users; an admin with a token; a cursor minted
+# sample of as many users as the reference's active ones; an admin with a token; a cursor minted
 # MILLION_CURSOR_DEPTH active users deep), and a reference database of
-# MILLION_SAMPLE users with the same products each, all with tokens. Then:
+# MILLION_SAMPLE users with the same products each and the same shape (every
+# fifth inactive, an admin, a cursor half-way down the active group), all
+# with tokens. Then:
 #   me_10k / me_1m   GET me on the reference and on the million seed, the same
 #                    number of tokens in rotation, alternated MILLION_ROUNDS times
 #                    so that other load on the machine falls on both alike
-#   admin_*          each admin list request for DURATION with ADMIN_CONNS
-#                    connections on one server of the million seed (target: p99 <= 50 ms)
+#   admin_*_10k      each admin list request for DURATION with ADMIN_CONNS
+#                    connections on a server of the reference seed, then
+#   admin_*          the same on a server of the million seed (target: p99 <= 50 ms)
 # Both databases are dropped afterwards unless BENCH_MILLION_KEEP=1.
 million_db_url() { printf '%s/%s%s' "${pg_base%/*}" "$1" "$pg_query"; }
 
@@ -559,6 +562,46 @@ admin_check() {
 		die "admin_$name: GET $path lacks $want: $(head -c 300 "$WORK/admin_$name.probe.json")"
 }
 
+# search_prefix N: a search matching the tenth of an N-user seed that starts
+# half-way down its emails (bench-user-5 for a million, bench-user-005 for
+# 10,000): broad, and none of its users among the newest.
+search_prefix() {
+	local n=$1 tenth=$(($1 / 10)) s
+	s=$(printf '%06d' $((n / 2)))
+	printf 'bench-user-%s' "${s:0:$((7 - ${#tenth}))}"
+}
+
+# admin_lists SUFFIX DB_URL USERS ADMIN_TOKEN CURSOR_FILE DEPTH: checks each
+# admin list request's answer on a server of that seed (every fifth user
+# inactive), then measures each with ADMIN_CONNS connections as admin_NAME$SUFFIX.
+admin_lists() {
+	local suffix=$1 url=$2 users=$3 token=$4 cursor_file=$5 depth=$6 cursor next active r name path want
+	cursor=$(sed -n 1p "$cursor_file")
+	next=$(sed -n 2p "$cursor_file")
+	active=$((users - users / 5))
+	local requests=(
+		"first|/api/v1/admin/users|\"total\":$active"
+		"search|/api/v1/admin/users?q=$(search_prefix "$users")|\"total_capped\":"
+		"inactive|/api/v1/admin/users?status=inactive|\"total\":$((users / 5))"
+		"active|/api/v1/admin/users?status=active|\"total\":$active"
+		"cursor|/api/v1/admin/users?status=active&cursor=$cursor|\"email\":\"$next\""
+	)
+	start_server "admin$suffix" "DATABASE_URL=$url"
+	for r in "${requests[@]}"; do
+		IFS='|' read -r name path want <<<"$r"
+		ADMIN_TOKEN=$token admin_check "$name$suffix" "$path" "$want"
+	done
+	# The deep page must start right after the cursor's user: its first item.
+	[[ $(grep -o '"email":"[^"]*"' "$WORK/admin_cursor$suffix.probe.json" | head -n 1) == "\"email\":\"$next\"" ]] ||
+		die "admin_cursor$suffix: the page does not start at $next"
+	for r in "${requests[@]}"; do
+		IFS='|' read -r name path want <<<"$r"
+		BENCH_ADMIN_PATH=$path BENCH_ADMIN_TOKEN=$token measure "admin_$name$suffix" admin "$ADMIN_CONNS" "$API"
+		printf 'path=%s\n' "${path/cursor=*/cursor=<$depth users deep>}" >>"$WORK/admin_$name$suffix.meta"
+	done
+	stop_server
+}
+
 if wants million; then
 	[[ $MILLION_DB =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_MILLION_DB must be a plain lower-case identifier"
 	trap 'drop_million_dbs; cleanup' EXIT
@@ -575,14 +618,16 @@ if wants million; then
 	log "seeding $MILLION_USERS users with $MILLION_PRODUCTS products each into $MILLION_DB"
 	seed_start=$SECONDS
 	DATABASE_URL=$MILLION_URL JWT_SECRET=$JWT_SECRET "$BIN/seed" -users "$MILLION_USERS" -products "$MILLION_PRODUCTS" \
-		-password "$PASSWORD" -cost "$COST" -token-sample "$MILLION_SAMPLE" -inactive-every 5 -refresh "" \
+		-password "$PASSWORD" -cost "$COST" -token-sample "$((MILLION_SAMPLE * 4 / 5))" -inactive-every 5 -refresh "" \
 		-tokens "$WORK/tokens-1m.txt" -emails "$WORK/emails-1m.txt" -admin-token "$ADMIN_TOKEN" \
 		-cursor-depth "$MILLION_CURSOR_DEPTH" -cursor-file "$CURSOR" || die "seeding $MILLION_DB failed"
 	seed_secs=$((SECONDS - seed_start))
 	log "seeding $MILLION_SAMPLE users with $MILLION_PRODUCTS products each into ${MILLION_DB}_ref"
+	REF_CURSOR_DEPTH=$((MILLION_SAMPLE * 4 / 5 / 2))
 	DATABASE_URL=$REF_URL JWT_SECRET=$JWT_SECRET "$BIN/seed" -users "$MILLION_SAMPLE" -products "$MILLION_PRODUCTS" \
-		-password "$PASSWORD" -cost "$COST" -refresh "" \
-		-tokens "$WORK/tokens-10k.txt" -emails "$WORK/emails-10k.txt" || die "seeding ${MILLION_DB}_ref failed"
+		-password "$PASSWORD" -cost "$COST" -inactive-every 5 -refresh "" \
+		-tokens "$WORK/tokens-10k.txt" -emails "$WORK/emails-10k.txt" -admin-token "$WORK/admin-token-10k.txt" \
+		-cursor-depth "$REF_CURSOR_DEPTH" -cursor-file "$WORK/cursor-10k.txt" || die "seeding ${MILLION_DB}_ref failed"
 	db_size=$(psql -w -X -At "$MILLION_URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")
 
 	for round in $(seq 1 "$MILLION_ROUNDS"); do
@@ -595,32 +640,13 @@ if wants million; then
 		done
 	done
 
-	cursor=$(sed -n 1p "$CURSOR")
-	cursor_next=$(sed -n 2p "$CURSOR")
-	active_total=$((MILLION_USERS - MILLION_USERS / 5))
-	start_server admin "DATABASE_URL=$MILLION_URL"
-	admin_requests=(
-		"first|/api/v1/admin/users|\"total\":$active_total"
-		"search|/api/v1/admin/users?q=bench-user-5|\"total_capped\":true"
-		"inactive|/api/v1/admin/users?status=inactive|\"total\":$((MILLION_USERS / 5))"
-		"active|/api/v1/admin/users?status=active|\"total\":$active_total"
-		"cursor|/api/v1/admin/users?status=active&cursor=$cursor|\"email\":\"$cursor_next\""
-	)
-	for r in "${admin_requests[@]}"; do
-		IFS='|' read -r name path want <<<"$r"
-		admin_check "$name" "$path" "$want"
-	done
-	# The deep page must start right after the cursor's user: its first item.
-	[[ $(grep -o '"email":"[^"]*"' "$WORK/admin_cursor.probe.json" | head -n 1) == "\"email\":\"$cursor_next\"" ]] ||
-		die "admin_cursor: the page does not start at $cursor_next"
-	for r in "${admin_requests[@]}"; do
-		IFS='|' read -r name path want <<<"$r"
-		BENCH_ADMIN_PATH=$path BENCH_ADMIN_TOKEN=$ADMIN_TOKEN measure "admin_$name" admin "$ADMIN_CONNS" "$API"
-		printf 'path=%s\n' "${path/cursor=*/cursor=<$MILLION_CURSOR_DEPTH users deep>}" >>"$WORK/admin_$name.meta"
-	done
-	stop_server
+	# The same admin list requests on the reference seed first, then on the
+	# million: the reference shows what the machine's other load alone does
+	# to the tail in this run.
+	admin_lists _10k "$REF_URL" "$MILLION_SAMPLE" "$WORK/admin-token-10k.txt" "$WORK/cursor-10k.txt" "$REF_CURSOR_DEPTH"
+	admin_lists "" "$MILLION_URL" "$MILLION_USERS" "$ADMIN_TOKEN" "$CURSOR" "$MILLION_CURSOR_DEPTH"
 	printf 'users=%s\nproducts=%s\nsample=%s\ninactive=%s\ncursor_depth=%s\nseed_seconds=%s\ndb_size=%s\nrounds=%s\nadmin_conns=%s\n' \
-		"$MILLION_USERS" "$((MILLION_USERS * MILLION_PRODUCTS))" "$MILLION_SAMPLE" "$((MILLION_USERS / 5))" \
+		"$MILLION_USERS" "$((MILLION_USERS * MILLION_PRODUCTS))" "$((MILLION_SAMPLE * 4 / 5))" "$((MILLION_USERS / 5))" \
 		"$MILLION_CURSOR_DEPTH" "$seed_secs" "$db_size" "$MILLION_ROUNDS" "$ADMIN_CONNS" >"$WORK/million.meta"
 	drop_million_dbs
 fi

@@ -54,8 +54,9 @@ type options struct {
 	// tokenSample is how many users, spread evenly over the seed, get
 	// sessions, tokens and a line in the emails file; 0 is every user.
 	tokenSample int
-	// inactiveEvery makes every K-th user inactive (never a sampled one,
-	// whose tokens must work); 0 keeps every user active.
+	// inactiveEvery makes every K-th user inactive; 0 keeps every user
+	// active. A sample (-token-sample) holds only active users, whose tokens
+	// must work; without one, inactive users get no token.
 	inactiveEvery  int
 	adminTokenFile string
 	cursorDepth    int
@@ -75,7 +76,7 @@ func (o options) sampled(i int) bool {
 }
 
 func (o options) active(i int) bool {
-	return o.inactiveEvery <= 0 || i%o.inactiveEvery != o.inactiveEvery-1 || o.sampled(i)
+	return o.inactiveEvery <= 0 || i%o.inactiveEvery != o.inactiveEvery-1 || (o.tokenSample > 0 && o.sampled(i))
 }
 
 func parseFlags(args []string, getenv func(string) string) (options, error) {
@@ -91,7 +92,7 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.emailsFile, "emails", "emails.txt", "file to write one email per line to")
 	fs.StringVar(&o.emailPrefix, "email-prefix", "bench-user-", "local part prefix of the seeded emails")
 	fs.IntVar(&o.tokenSample, "token-sample", 0, "users (spread evenly) that get sessions, tokens and an emails line; 0: every user")
-	fs.IntVar(&o.inactiveEvery, "inactive-every", 0, "make every K-th user inactive (never a sampled one); 0: none")
+	fs.IntVar(&o.inactiveEvery, "inactive-every", 0, "make every K-th user inactive (never one of -token-sample; without it inactive users get no token); 0: none")
 	fs.StringVar(&o.adminTokenFile, "admin-token", "", "create an admin with a session and write its access token to this file")
 	fs.IntVar(&o.cursorDepth, "cursor-depth", 0, "mint the admin list cursor (status=active) that continues after this many active users")
 	fs.StringVar(&o.cursorFile, "cursor-file", "", "file for the -cursor-depth cursor (line 1) and the email of the user it continues at (line 2)")
@@ -208,7 +209,7 @@ func seed(ctx context.Context, o options) ([]account, error) {
 	var accounts []account
 	var sessions [][]any
 	for i := range o.users {
-		if !o.sampled(i) {
+		if !o.sampled(i) || !o.active(i) {
 			continue
 		}
 		a := account{id: ids[i], email: email(i)}
