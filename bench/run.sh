@@ -645,8 +645,8 @@ if wants million; then
 	# to the tail in this run.
 	admin_lists _10k "$REF_URL" "$MILLION_SAMPLE" "$WORK/admin-token-10k.txt" "$WORK/cursor-10k.txt" "$REF_CURSOR_DEPTH"
 	admin_lists "" "$MILLION_URL" "$MILLION_USERS" "$ADMIN_TOKEN" "$CURSOR" "$MILLION_CURSOR_DEPTH"
-	printf 'users=%s\nproducts=%s\nsample=%s\ninactive=%s\ncursor_depth=%s\nseed_seconds=%s\ndb_size=%s\nrounds=%s\nadmin_conns=%s\n' \
-		"$MILLION_USERS" "$((MILLION_USERS * MILLION_PRODUCTS))" "$((MILLION_SAMPLE * 4 / 5))" "$((MILLION_USERS / 5))" \
+	printf 'users=%s\nproducts=%s\nsample=%s\nref_users=%s\ninactive=%s\ncursor_depth=%s\nseed_seconds=%s\ndb_size=%s\nrounds=%s\nadmin_conns=%s\n' \
+		"$MILLION_USERS" "$((MILLION_USERS * MILLION_PRODUCTS))" "$((MILLION_SAMPLE * 4 / 5))" "$MILLION_SAMPLE" "$((MILLION_USERS / 5))" \
 		"$MILLION_CURSOR_DEPTH" "$seed_secs" "$db_size" "$MILLION_ROUNDS" "$ADMIN_CONNS" >"$WORK/million.meta"
 	drop_million_dbs
 fi

@@ -515,7 +515,7 @@ func writeMillion(b *strings.Builder, dir string) error {
 		"seeded by COPY in %s s; database %s\n",
 		meta["users"], meta["inactive"], meta["products"], meta["sample"], meta["seed_seconds"], meta["db_size"])
 	fmt.Fprintf(b, "- the same requests on the %s-user reference seed, measured just before, show what the machine's "+
-		"other load alone does to the tail (p99 on 10k)\n", meta["sample"])
+		"other load alone does to the tail (p99 on 10k)\n", meta["ref_users"])
 	b.WriteString("\n| admin list request | conns | requests | req/s | p50 | p99 | max | errors | p99 on 10k | target | result |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, r := range adminRequests {
