@@ -109,7 +109,21 @@ const (
 	userCursorLen     = 1 + 1 + 8 + 16 + userCursorMACLen
 )
 
+// userCursorLabel derives the cursors' key from JWT_SECRET.
+const userCursorLabel = "admin-user-cursors"
+
 func (a *App) userCursor(active bool, q string, pos models.UserPosition) string {
+	return signUserCursor(a.cursorKey, active, q, pos)
+}
+
+// UserCursor is the next_cursor a server with this JWT secret answers for a
+// page ending at pos, so a cursor deep in a large list can be made from a
+// position read with SQL instead of paging there (the benchmark's deep page).
+func UserCursor(jwtSecret []byte, active bool, q string, pos models.UserPosition) string {
+	return signUserCursor(derive(jwtSecret, userCursorLabel), active, q, pos)
+}
+
+func signUserCursor(key []byte, active bool, q string, pos models.UserPosition) string {
 	b := make([]byte, 0, userCursorLen)
 	b = append(b, userCursorVersion, 0)
 	if active {
@@ -117,7 +131,7 @@ func (a *App) userCursor(active bool, q string, pos models.UserPosition) string 
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(pos.CreatedAt.UnixNano()))
 	b = append(b, pos.ID[:]...)
-	b = append(b, a.userCursorMAC(b, q)...)
+	b = append(b, userCursorMAC(key, b, q)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -128,7 +142,7 @@ func (a *App) readUserCursor(s string, active bool, q string) (*models.UserPosit
 		return nil, bad
 	}
 	body, mac := b[:len(b)-userCursorMACLen], b[len(b)-userCursorMACLen:]
-	if !hmac.Equal(mac, a.userCursorMAC(body, q)) {
+	if !hmac.Equal(mac, userCursorMAC(a.cursorKey, body, q)) {
 		return nil, bad
 	}
 	if (body[1] == 1) != active {
@@ -140,8 +154,8 @@ func (a *App) readUserCursor(s string, active bool, q string) (*models.UserPosit
 	return &models.UserPosition{CreatedAt: at, ID: id}, nil
 }
 
-func (a *App) userCursorMAC(body []byte, q string) []byte {
-	m := hmac.New(sha256.New, a.cursorKey)
+func userCursorMAC(key, body []byte, q string) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write(body)
 	// The search ignores case, so q=Ann and q=ann are one list.
 	m.Write([]byte(strings.ToLower(q)))

@@ -173,7 +173,7 @@ func New(d Deps) *App {
 		validator:    newValidator(),
 		later:        work.NewLater(laterMailSlots, laterMailTimeout),
 		refreshKey:   derive(d.Options.JWTSecret, "refresh-tokens"),
-		cursorKey:    derive(d.Options.JWTSecret, "admin-user-cursors"),
+		cursorKey:    derive(d.Options.JWTSecret, userCursorLabel),
 	}
 	if d.DB != nil {
 		a.profileGate = work.NewGate("database connection", d.DB.DB.Stats().MaxOpenConnections)

@@ -22,7 +22,10 @@
 #   5. measures the raw bcrypt compare rate (before login and after register)
 #      and the raw MinIO PutObject rate;
 #   6. takes CPU and allocation profiles of the server under `me` (PPROF=true);
-#   7. writes the report (bench/report) to bench/results/latest.md.
+#   7. with BENCH_MILLION=1 (or the workload `million`), seeds a million users
+#      into a database of its own and measures every admin list request there
+#      (p99 <= 50 ms) and GET me against a 10,000-user seed (see "million" below);
+#   8. writes the report (bench/report) to bench/results/latest.md.
 #
 # Everything is configurable through the environment (defaults in brackets):
 #   BENCH_DURATION [20s]  BENCH_WARMUP [3s]  BENCH_THREADS [2]
@@ -33,6 +36,10 @@
 #   BENCH_PORT [18080]  BENCH_CEILING_PORT [18081]  BENCH_POOL_SIZE [4 x cores, as models.Open]
 #   BENCH_DB [accounts_bench]  BENCH_REDIS_DB [11]  BENCH_BUCKET [bench-avatars]
 #   BENCH_WORK [bench/results/work.raw]  BENCH_REPORT [bench/results/latest.md]
+#   BENCH_MILLION [0]  1 adds the million workload (about 10 minutes more on 2 cores)
+#   BENCH_MILLION_USERS [1000000]  BENCH_MILLION_PRODUCTS [2]  BENCH_MILLION_SAMPLE [10000]
+#   BENCH_MILLION_CURSOR_DEPTH [500000]  BENCH_MILLION_ROUNDS [2]  BENCH_ADMIN_CONNS [4]
+#   BENCH_MILLION_DB [accounts_bench_million]  BENCH_MILLION_KEEP [0]  1 keeps its databases
 #   BENCH_SERVER_DB_PARAMS [none]  extra DATABASE_URL parameters for the API server only, to try a
 #                          driver setting without a code change (e.g. default_query_exec_mode=exec)
 #
@@ -57,6 +64,14 @@ RAW_DURATION=${BENCH_RAW_DURATION:-5s}
 PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-10}
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-30s}
 WORKLOADS=" ${BENCH_WORKLOADS:-ceiling me refresh_ceiling refresh login register avatar mem_bodies mem_avatars me_login profile} "
+[[ ${BENCH_MILLION:-0} != 1 || $WORKLOADS == *" million "* ]] || WORKLOADS+="million "
+MILLION_USERS=${BENCH_MILLION_USERS:-1000000}
+MILLION_PRODUCTS=${BENCH_MILLION_PRODUCTS:-2}
+MILLION_SAMPLE=${BENCH_MILLION_SAMPLE:-10000}
+MILLION_CURSOR_DEPTH=${BENCH_MILLION_CURSOR_DEPTH:-500000}
+MILLION_ROUNDS=${BENCH_MILLION_ROUNDS:-2}
+MILLION_DB=${BENCH_MILLION_DB:-accounts_bench_million}
+ADMIN_CONNS=${BENCH_ADMIN_CONNS:-4}
 PORT=${BENCH_PORT:-18080}
 CEILING_PORT=${BENCH_CEILING_PORT:-18081}
 POOL_SIZE=${BENCH_POOL_SIZE:-}
@@ -510,6 +525,130 @@ if wants profile; then
 	go tool pprof -sample_index=alloc_space -top -nodecount=25 "$BIN/accounts" "$WORK/allocs.pprof" 2>/dev/null \
 		>"$WORK/alloc-top.txt" || die "go tool pprof failed on the allocation profile"
 	rm -f "$WORK/profile.json"
+fi
+
+# --- the admin list and me on a million users (BENCH_MILLION=1) ----------------
+#
+# Seeds MILLION_USERS users with MILLION_PRODUCTS products each into a
+# database of its own (every fifth user inactive; sessions and tokens for a
+# sample of as many users as the reference's active ones; an admin with a token; a cursor minted
+# MILLION_CURSOR_DEPTH active users deep), and a reference database of
+# MILLION_SAMPLE users with the same products each and the same shape (every
+# fifth inactive, an admin, a cursor half-way down the active group), all
+# with tokens. Then:
+#   me_10k / me_1m   GET me on the reference and on the million seed, the same
+#                    number of tokens in rotation, alternated MILLION_ROUNDS times
+#                    so that other load on the machine falls on both alike
+#   admin_*_10k      each admin list request for DURATION with ADMIN_CONNS
+#                    connections on a server of the reference seed, then
+#   admin_*          the same on a server of the million seed (target: p99 <= 50 ms)
+# Both databases are dropped afterwards unless BENCH_MILLION_KEEP=1.
+million_db_url() { printf '%s/%s%s' "${pg_base%/*}" "$1" "$pg_query"; }
+
+drop_million_dbs() {
+	[[ ${BENCH_MILLION_KEEP:-0} == 1 ]] && return 0
+	psql -w -X -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $MILLION_DB WITH (FORCE)" \
+		-c "DROP DATABASE IF EXISTS ${MILLION_DB}_ref WITH (FORCE)" >&2 || log "could not drop $MILLION_DB"
+}
+
+# admin_check NAME PATH JQ-LIKE-GREP: the request answers 200 and its body
+# holds the given text, before it is measured.
+admin_check() {
+	local name=$1 path=$2 want=$3 status
+	status=$(curl -s -o "$WORK/admin_$name.probe.json" -w '%{http_code}' --max-time 30 \
+		-H "Authorization: Bearer $(head -n 1 "$ADMIN_TOKEN")" "$API$path" || true)
+	[[ $status == 200 ]] || die "admin_$name: GET $path answered $status: $(head -c 300 "$WORK/admin_$name.probe.json")"
+	grep -q -- "$want" "$WORK/admin_$name.probe.json" ||
+		die "admin_$name: GET $path lacks $want: $(head -c 300 "$WORK/admin_$name.probe.json")"
+}
+
+# search_prefix N: a search matching the tenth of an N-user seed that starts
+# half-way down its emails (bench-user-5 for a million, bench-user-005 for
+# 10,000): broad, and none of its users among the newest.
+search_prefix() {
+	local n=$1 tenth=$(($1 / 10)) s
+	s=$(printf '%06d' $((n / 2)))
+	printf 'bench-user-%s' "${s:0:$((7 - ${#tenth}))}"
+}
+
+# admin_lists SUFFIX DB_URL USERS ADMIN_TOKEN CURSOR_FILE DEPTH: checks each
+# admin list request's answer on a server of that seed (every fifth user
+# inactive), then measures each with ADMIN_CONNS connections as admin_NAME$SUFFIX.
+admin_lists() {
+	local suffix=$1 url=$2 users=$3 token=$4 cursor_file=$5 depth=$6 cursor next active r name path want
+	cursor=$(sed -n 1p "$cursor_file")
+	next=$(sed -n 2p "$cursor_file")
+	active=$((users - users / 5))
+	local requests=(
+		"first|/api/v1/admin/users|\"total\":$active"
+		"search|/api/v1/admin/users?q=$(search_prefix "$users")|\"total_capped\":"
+		"inactive|/api/v1/admin/users?status=inactive|\"total\":$((users / 5))"
+		"active|/api/v1/admin/users?status=active|\"total\":$active"
+		"cursor|/api/v1/admin/users?status=active&cursor=$cursor|\"email\":\"$next\""
+	)
+	start_server "admin$suffix" "DATABASE_URL=$url"
+	for r in "${requests[@]}"; do
+		IFS='|' read -r name path want <<<"$r"
+		ADMIN_TOKEN=$token admin_check "$name$suffix" "$path" "$want"
+	done
+	# The deep page must start right after the cursor's user: its first item.
+	[[ $(grep -o '"email":"[^"]*"' "$WORK/admin_cursor$suffix.probe.json" | head -n 1) == "\"email\":\"$next\"" ]] ||
+		die "admin_cursor$suffix: the page does not start at $next"
+	for r in "${requests[@]}"; do
+		IFS='|' read -r name path want <<<"$r"
+		BENCH_ADMIN_PATH=$path BENCH_ADMIN_TOKEN=$token measure "admin_$name$suffix" admin "$ADMIN_CONNS" "$API"
+		printf 'path=%s\n' "${path/cursor=*/cursor=<$depth users deep>}" >>"$WORK/admin_$name$suffix.meta"
+	done
+	stop_server
+}
+
+if wants million; then
+	[[ $MILLION_DB =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_MILLION_DB must be a plain lower-case identifier"
+	trap 'drop_million_dbs; cleanup' EXIT
+	MILLION_URL=$(million_db_url "$MILLION_DB")
+	REF_URL=$(million_db_url "${MILLION_DB}_ref")
+	for db in "$MILLION_DB" "${MILLION_DB}_ref"; do
+		psql -w -X -q "$TEST_DATABASE_URL" -v ON_ERROR_STOP=1 \
+			-c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >&2 || die "could not recreate database $db"
+	done
+	env "${SERVER_ENV[@]}" "DATABASE_URL=$MILLION_URL" "$BIN/accounts" migrate >&2 || die "accounts migrate ($MILLION_DB) failed"
+	env "${SERVER_ENV[@]}" "DATABASE_URL=$REF_URL" "$BIN/accounts" migrate >&2 || die "accounts migrate (${MILLION_DB}_ref) failed"
+	ADMIN_TOKEN=$WORK/admin-token.txt
+	CURSOR=$WORK/cursor.txt
+	log "seeding $MILLION_USERS users with $MILLION_PRODUCTS products each into $MILLION_DB"
+	seed_start=$SECONDS
+	DATABASE_URL=$MILLION_URL JWT_SECRET=$JWT_SECRET "$BIN/seed" -users "$MILLION_USERS" -products "$MILLION_PRODUCTS" \
+		-password "$PASSWORD" -cost "$COST" -token-sample "$((MILLION_SAMPLE * 4 / 5))" -inactive-every 5 -refresh "" \
+		-tokens "$WORK/tokens-1m.txt" -emails "$WORK/emails-1m.txt" -admin-token "$ADMIN_TOKEN" \
+		-cursor-depth "$MILLION_CURSOR_DEPTH" -cursor-file "$CURSOR" || die "seeding $MILLION_DB failed"
+	seed_secs=$((SECONDS - seed_start))
+	log "seeding $MILLION_SAMPLE users with $MILLION_PRODUCTS products each into ${MILLION_DB}_ref"
+	REF_CURSOR_DEPTH=$((MILLION_SAMPLE * 4 / 5 / 2))
+	DATABASE_URL=$REF_URL JWT_SECRET=$JWT_SECRET "$BIN/seed" -users "$MILLION_SAMPLE" -products "$MILLION_PRODUCTS" \
+		-password "$PASSWORD" -cost "$COST" -inactive-every 5 -refresh "" \
+		-tokens "$WORK/tokens-10k.txt" -emails "$WORK/emails-10k.txt" -admin-token "$WORK/admin-token-10k.txt" \
+		-cursor-depth "$REF_CURSOR_DEPTH" -cursor-file "$WORK/cursor-10k.txt" || die "seeding ${MILLION_DB}_ref failed"
+	db_size=$(psql -w -X -At "$MILLION_URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")
+
+	for round in $(seq 1 "$MILLION_ROUNDS"); do
+		for seedname in 10k 1m; do
+			url=$REF_URL
+			[[ $seedname == 1m ]] && url=$MILLION_URL
+			start_server "me_${seedname}_$round" "DATABASE_URL=$url"
+			BENCH_TOKENS=$WORK/tokens-$seedname.txt measure "me_${seedname}_$round" me "$ME_CONNS" "$API"
+			stop_server
+		done
+	done
+
+	# The same admin list requests on the reference seed first, then on the
+	# million: the reference shows what the machine's other load alone does
+	# to the tail in this run.
+	admin_lists _10k "$REF_URL" "$MILLION_SAMPLE" "$WORK/admin-token-10k.txt" "$WORK/cursor-10k.txt" "$REF_CURSOR_DEPTH"
+	admin_lists "" "$MILLION_URL" "$MILLION_USERS" "$ADMIN_TOKEN" "$CURSOR" "$MILLION_CURSOR_DEPTH"
+	printf 'users=%s\nproducts=%s\nsample=%s\nref_users=%s\ninactive=%s\ncursor_depth=%s\nseed_seconds=%s\ndb_size=%s\nrounds=%s\nadmin_conns=%s\n' \
+		"$MILLION_USERS" "$((MILLION_USERS * MILLION_PRODUCTS))" "$((MILLION_SAMPLE * 4 / 5))" "$MILLION_SAMPLE" "$((MILLION_USERS / 5))" \
+		"$MILLION_CURSOR_DEPTH" "$seed_secs" "$db_size" "$MILLION_ROUNDS" "$ADMIN_CONNS" >"$WORK/million.meta"
+	drop_million_dbs
 fi
 
 # Codes and pending registrations of the run expire on their own; remove them

@@ -169,6 +169,9 @@ func run(args []string, stdout io.Writer) error {
 	if err := writeMemoryBounds(&b, *dir); err != nil {
 		return err
 	}
+	if err := writeMillion(&b, *dir); err != nil {
+		return err
+	}
 	writeStatuses(&b, ws)
 	for _, f := range []struct{ file, title string }{
 		{"notes.txt", "Notes"},
@@ -479,4 +482,116 @@ func writeMemoryBounds(b *strings.Builder, dir string) error {
 			m.title, strings.Join(codes, ", "), peak/1024, idle/1024, peak/idle, memoryBoundMB, result)
 	}
 	return nil
+}
+
+// adminListP99MS is the p99 every admin list request must stay under on the
+// million-user seed; meMillionRatio is the least share of its 10,000-user
+// req/s that GET me keeps there.
+const (
+	adminListP99MS = 50
+	meMillionRatio = 0.9
+)
+
+// adminRequests are the admin list requests of the million workload, in
+// the report's order.
+var adminRequests = []struct{ name, title string }{
+	{"admin_first", "first page, both groups"},
+	{"admin_search", "search matching a tenth of the users, half-way down"},
+	{"admin_inactive", "status=inactive"},
+	{"admin_active", "status=active"},
+	{"admin_cursor", "status=active, cursor deep in the list"},
+}
+
+// writeMillion reports the million workload (million.meta and its runs):
+// each admin list request's p99 against the bound, and GET me's req/s on
+// the million seed against the 10,000-user seed, runs alternated.
+func writeMillion(b *strings.Builder, dir string) error {
+	meta, err := readMeta(filepath.Join(dir, "million.meta"))
+	if err != nil || meta == nil {
+		return err
+	}
+	fmt.Fprintf(b, "\n## A million users (BENCH_MILLION=1)\n\n")
+	fmt.Fprintf(b, "- seed: %s users (%s inactive), %s products, sessions and tokens for %s of them, "+
+		"seeded by COPY in %s s; database %s\n",
+		meta["users"], meta["inactive"], meta["products"], meta["sample"], meta["seed_seconds"], meta["db_size"])
+	fmt.Fprintf(b, "- the same requests on the %s-user reference seed, measured just before, show what the machine's "+
+		"other load alone does to the tail (p99 on 10k)\n", meta["ref_users"])
+	b.WriteString("\n| admin list request | conns | requests | req/s | p50 | p99 | max | errors | p99 on 10k | target | result |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	for _, r := range adminRequests {
+		w, err := loadWorkload(dir, r.name, r.title)
+		if err != nil {
+			return err
+		}
+		ref, err := loadWorkload(dir, r.name+"_10k", r.title)
+		if err != nil {
+			return err
+		}
+		refP99 := "n/a"
+		if ref.ok() {
+			refP99 = ms(ref.res.Latency.P99)
+		}
+		title := r.title
+		if p := w.meta["path"]; p != "" {
+			title += " (`" + p + "`)"
+		}
+		if !w.ok() {
+			fmt.Fprintf(b, "| %s | | not run: %s | | | | | | %s | p99 <= %d ms | - |\n", title, w.meta["skipped"], refP99, adminListP99MS)
+			continue
+		}
+		res := w.res
+		pass := res.Latency.P99 <= adminListP99MS*1000 && res.errorCount() == 0
+		fmt.Fprintf(b, "| %s | %s | %d | %.1f | %s | %s | %s | %d | %s | p99 <= %d ms | %s |\n",
+			title, w.meta["conns"], res.Requests, res.RPS, ms(res.Latency.P50), ms(res.Latency.P99), ms(res.Latency.Max),
+			res.errorCount(), refP99, adminListP99MS, verdict(pass))
+	}
+
+	rounds, _ := strconv.Atoi(meta["rounds"])
+	var small, large []float64
+	var runs []string
+	for i := 1; i <= rounds; i++ {
+		s, err := loadWorkload(dir, fmt.Sprintf("me_10k_%d", i), "")
+		if err != nil {
+			return err
+		}
+		l, err := loadWorkload(dir, fmt.Sprintf("me_1m_%d", i), "")
+		if err != nil {
+			return err
+		}
+		if !s.ok() || !l.ok() {
+			continue
+		}
+		small, large = append(small, s.res.RPS), append(large, l.res.RPS)
+		runs = append(runs, fmt.Sprintf("round %d: 10k %.0f req/s (p99 %s), 1M %.0f req/s (p99 %s), errors %d",
+			i, s.res.RPS, ms(s.res.Latency.P99), l.res.RPS, ms(l.res.Latency.P99), s.res.errorCount()+l.res.errorCount()))
+	}
+	b.WriteString("\n| GET /users/me | measured | target | result |\n|---|---|---|---|\n")
+	if len(small) == 0 {
+		fmt.Fprintf(b, "| req/s on 1M vs 10k users | not measured | >= %.1f x | - |\n", meMillionRatio)
+		return nil
+	}
+	ms10k, ms1m := mean(small), mean(large)
+	r := ms1m / ms10k
+	fmt.Fprintf(b, "| req/s on 1M vs 10k users (mean of %d alternated rounds) | %.2f x (%.0f / %.0f) | >= %.1f x | %s |\n",
+		len(small), r, ms1m, ms10k, meMillionRatio, verdict(r >= meMillionRatio))
+	for _, line := range runs {
+		fmt.Fprintf(b, "\n- %s", line)
+	}
+	b.WriteString("\n")
+	return nil
+}
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func verdict(pass bool) string {
+	if pass {
+		return "pass"
+	}
+	return "FAIL"
 }

@@ -86,3 +86,48 @@ func TestReportWithoutResults(t *testing.T) {
 		t.Fatalf("an empty run should say what was not measured:\n%s", out.String())
 	}
 }
+
+// The million section judges each admin list p99 against 50 ms and GET me
+// on a million users against the 10,000-user runs of the same report.
+func TestReportJudgesTheMillionWorkload(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"million.meta":         "users=1000000\ninactive=200000\nproducts=2000000\nsample=8000\nref_users=10000\nseed_seconds=60\ndb_size=1 GB\nrounds=2\n",
+		"admin_first.json":     summary(300, 20000, 0),
+		"admin_first.meta":     "conns=4\npath=/api/v1/admin/users\n",
+		"admin_first_10k.json": summary(400, 15000, 0),
+		"admin_first_10k.meta": "conns=4\n",
+		"admin_search.json":    summary(5, 900000, 0),
+		"admin_search.meta":    "conns=4\n",
+		"admin_inactive.json":  summary(300, 20000, 0),
+		"admin_inactive.meta":  "conns=4\n",
+		"admin_active.json":    summary(300, 20000, 2),
+		"admin_active.meta":    "conns=4\n",
+		"me_10k_1.json":        summary(1000, 10000, 0),
+		"me_10k_1.meta":        "conns=64\n",
+		"me_1m_1.json":         summary(950, 10000, 0),
+		"me_1m_1.meta":         "conns=64\n",
+		"me_10k_2.json":        summary(1000, 10000, 0),
+		"me_10k_2.meta":        "conns=64\n",
+		"me_1m_2.json":         summary(850, 10000, 0),
+		"me_1m_2.meta":         "conns=64\n",
+	})
+	var out strings.Builder
+	if err := run([]string{"-dir", dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"| first page, both groups (`/api/v1/admin/users`) | 4 | 1000 | 300.0 | 1.00 ms | 20.00 ms | 9.00 ms | 0 | 15.00 ms | p99 <= 50 ms | pass |",
+		"| search matching a tenth of the users, half-way down | 4 | 1000 | 5.0 | 1.00 ms | 900.00 ms | 9.00 ms | 0 | n/a | p99 <= 50 ms | FAIL |",
+		// Errors fail a request whatever its latency.
+		"| status=active | 4 | 1000 | 300.0 | 1.00 ms | 20.00 ms | 9.00 ms | 2 | n/a | p99 <= 50 ms | FAIL |",
+		"| status=active, cursor deep in the list | | not run: not run |",
+		"| req/s on 1M vs 10k users (mean of 2 alternated rounds) | 0.90 x (900 / 1000) | >= 0.9 x | pass |",
+		"the same requests on the 10000-user reference seed",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
