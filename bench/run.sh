@@ -161,8 +161,10 @@ BIN=$WORK/bin
 mkdir -p "$BIN"
 log "building the server and the bench tools"
 go build -o "$BIN/accounts" . || die "go build of the server failed"
+# The tools are a Go module of their own (bench/go.mod), so the product's
+# go.mod holds only what the product uses.
 for tool in ceiling seed rawbench report; do
-	go build -o "$BIN/$tool" "./bench/$tool" || die "go build ./bench/$tool failed"
+	(cd bench && go build -o "$BIN/$tool" "./$tool") || die "go build ./bench/$tool failed"
 done
 GO_VERSION=$(go env GOVERSION)
 
