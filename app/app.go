@@ -22,13 +22,13 @@ import (
 	"github.com/acme/accounts/storage"
 )
 
-// Code purposes, as named in the API.
+// Code purposes, named once in models; the flows use these short names.
 const (
-	PurposeRegister   = "register"
-	PurposeLogin      = "login"
-	PurposePassword   = "password"
-	PurposeAdminLogin = "admin_login"
-	PurposeReactivate = "reactivate"
+	PurposeRegister   = models.PurposeRegister
+	PurposeLogin      = models.PurposeLogin
+	PurposePassword   = models.PurposePassword
+	PurposeAdminLogin = models.PurposeAdminLogin
+	PurposeReactivate = models.PurposeReactivate
 )
 
 // CodeStore keeps one-time codes and their cooldowns (storage.Codes).

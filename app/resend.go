@@ -11,7 +11,7 @@ import (
 // ResendInput asks for a fresh code of a pending flow.
 type ResendInput struct {
 	Email   string `json:"email" validate:"required,max=254,email"`
-	Purpose string `json:"purpose" validate:"required,oneof=register login password admin_login reactivate"`
+	Purpose string `json:"purpose" validate:"required,purpose"`
 }
 
 // ResendCode mails a fresh code for a pending flow, replacing the old one.

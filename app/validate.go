@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -33,6 +34,9 @@ func newValidator() *validator.Validate {
 	// (76 bytes) through to a bcrypt that reads 72 of them.
 	_ = v.RegisterValidation("password_max", func(fl validator.FieldLevel) bool {
 		return len(fl.Field().String()) <= maxPasswordBytes
+	})
+	_ = v.RegisterValidation("purpose", func(fl validator.FieldLevel) bool {
+		return slices.Contains(models.CodePurposes(), fl.Field().String())
 	})
 	_ = v.RegisterValidation("phone", func(fl validator.FieldLevel) bool {
 		s := fl.Field().String()
@@ -82,6 +86,8 @@ func fieldMessage(fe validator.FieldError) string {
 		return "must be a phone number such as +998901234567"
 	case "oneof":
 		return "must be one of: " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	case "purpose":
+		return "must be one of: " + strings.Join(models.CodePurposes(), ", ")
 	case "iso4217":
 		return "must be an ISO 4217 currency code such as UZS or USD"
 	case "uuid":

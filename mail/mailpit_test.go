@@ -11,6 +11,7 @@ import (
 	"github.com/acme/accounts/i18n"
 	"github.com/acme/accounts/internal/testenv"
 	"github.com/acme/accounts/mail"
+	"github.com/acme/accounts/models"
 )
 
 // recipient returns an address no other test or run uses, so tests can share
@@ -51,7 +52,7 @@ func TestSMTPThroughMailpit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, purpose := range mail.CodePurposes() {
+	for _, purpose := range models.CodePurposes() {
 		t.Run(purpose, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

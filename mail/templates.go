@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/acme/accounts/i18n"
+	"github.com/acme/accounts/models"
 )
 
 //go:embed templates/*.tmpl
@@ -31,11 +32,6 @@ const (
 
 // TemplateNames lists every mail template by name.
 func TemplateNames() []string { return []string{CodeText, CodeHTML, NoticeText, NoticeHTML} }
-
-// CodePurposes are the flows that mail a one-time code.
-func CodePurposes() []string {
-	return []string{"register", "login", "password", "admin_login", "reactivate"}
-}
 
 // Security notices: sent after the fact, never carrying a code or a link
 // that signs in.
@@ -162,7 +158,7 @@ func (t *Templates) trial(name string) error {
 		var err error
 		switch name {
 		case CodeText, CodeHTML:
-			for _, p := range CodePurposes() {
+			for _, p := range models.CodePurposes() {
 				_, err = t.render(name, t.codeData(loc, p, "000000", 10*time.Minute))
 				if err != nil {
 					return err
@@ -248,7 +244,7 @@ func (t *Templates) codeData(loc, purpose, code string, ttl time.Duration) CodeD
 // In the plain-text part the code stands alone on its own line, so people
 // and tests can pick it out; ttl is shown in whole minutes.
 func (t *Templates) Code(locale, purpose, to, code string, ttl time.Duration) (Message, error) {
-	if !slices.Contains(CodePurposes(), purpose) {
+	if !slices.Contains(models.CodePurposes(), purpose) {
 		return Message{}, fmt.Errorf("mail: unknown code purpose %q", purpose)
 	}
 	// Anything but the bare digits could break the "alone on its line" promise.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/acme/accounts/i18n"
+	"github.com/acme/accounts/models"
 )
 
 func testTemplates(t testing.TB) *Templates {
@@ -55,7 +56,7 @@ func TestCodeMailsEveryPurposeEveryLanguage(t *testing.T) {
 	}
 	expiry := map[string]string{"en": "10 minutes", "ru": "10 минут", "uz": "10 daqiqa"}
 	for _, loc := range i18n.Locales() {
-		for _, purpose := range CodePurposes() {
+		for _, purpose := range models.CodePurposes() {
 			const code = "042917"
 			msg, err := tpl.Code(loc, purpose, "ann@example.com", code, 10*time.Minute)
 			if err != nil {
@@ -101,7 +102,7 @@ func TestCodeMailsEveryPurposeEveryLanguage(t *testing.T) {
 func TestCodeMailsAreTranslated(t *testing.T) {
 	t.Parallel()
 	tpl := testTemplates(t)
-	for _, purpose := range CodePurposes() {
+	for _, purpose := range models.CodePurposes() {
 		seen := map[string]string{}
 		for _, loc := range i18n.Locales() {
 			msg, err := tpl.Code(loc, purpose, "a@example.com", "123456", time.Minute)
