@@ -22,6 +22,7 @@ import (
 	"github.com/acme/accounts/docs"
 	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/models"
+	"github.com/acme/accounts/routes/dashboard"
 )
 
 // Request size limits. JSONBodyLimit is the largest body any route but the
@@ -217,6 +218,7 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Patch("/admin/users/:id", requireAdmin, admin.updateUser)
 	api.Delete("/admin/users/:id", requireAdmin, admin.eraseUser)
 	api.Get("/admin/audit", requireAdmin, admin.audit)
+	dashboard.Mount(f, a, dashboard.Options{Secret: o.JWTSecret, Development: o.Development, Limiter: o.AuthLimiter, RequestTimeout: o.RequestTimeout, Log: o.Log})
 
 	return f
 }
