@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/url"
@@ -25,6 +26,10 @@ type pages map[string]*template.Template
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"day":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+	// short names an id by its last characters: UUIDv7 ids start with
+	// their time, so ids of the same minute share their first ones.
+	"short": func(id fmt.Stringer) string { s := id.String(); return "…" + s[max(len(s)-8, 0):] },
 	"fullName": func(u models.User) string {
 		if n := strings.TrimSpace(u.FirstName + " " + u.LastName); n != "" {
 			return n
