@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -343,4 +344,27 @@ func regexpFind(t *testing.T, s, expr string) string {
 		t.Fatalf("%s not found in:\n%s", expr, s)
 	}
 	return m[1]
+}
+
+func TestExpiringAccessTokenIsRenewed(t *testing.T) {
+	t.Parallel()
+	env, fc, _ := newSignedIn(t)
+	before := fc.jar["dashboard_session"]
+	// Past the access token's 15 minutes; the session itself lives on.
+	env.Clock.Advance(16 * time.Minute)
+	p := fc.get("/admin/")
+	if p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "<h1>Users</h1>") {
+		t.Fatalf("users page after the access token expired: %d %s", p.StatusCode, p.location())
+	}
+	c := fc.cookie("dashboard_session")
+	if c == nil || c.Value == before || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("no renewed session cookie: %+v", c)
+	}
+	if p := fc.get("/admin/audit"); p.StatusCode != http.StatusOK {
+		t.Fatalf("audit page with the renewed cookie: %d %s", p.StatusCode, p.location())
+	}
+	// Without a session, /admin (no slash) leads to the sign-in page too.
+	if p := newFormClient(t, env).get("/admin"); p.StatusCode != http.StatusSeeOther || p.location() != "/admin/login" {
+		t.Errorf("/admin without a session: %d %s", p.StatusCode, p.location())
+	}
 }
