@@ -137,6 +137,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	env.CreateAdmin(adminEmail)
 	ann := env.Email("ann")
 	annID := userID(t, env, ann).String()
+	// Ann has products, so her page shows some.
+	annToken := env.Login(ann, testenv.Password)
+	for _, p := range []map[string]any{
+		{"name": "Desk lamp", "description": "Brass, warm white", "price": 18900000},
+		{"name": "Oak shelf", "price": 45000000},
+	} {
+		if r := env.Do(http.MethodPost, "/api/v1/products", p, annToken); r.Status != http.StatusCreated {
+			t.Fatalf("add a product: %d %s", r.Status, r.Body)
+		}
+	}
 	bob := env.Email("bob")
 	bobID := userID(t, env, bob).String()
 	for range 3 {
@@ -241,6 +251,9 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	userPage := `a[href="/admin/users/` + annID + `"]`
 	run("open the user", submitted(userPage, `dl.facts`), shots.take("05-user"))
+	if s := text("main"); !strings.Contains(s, "Desk lamp") || !strings.Contains(s, "Oak shelf") {
+		t.Fatalf("user page without the products: %q", s)
+	}
 	run("deactivate: confirmation",
 		submitted(`a[href$="/deactivate"]`, `form[action$="/deactivate"] button`),
 		shots.take("06-confirm-deactivate"))
