@@ -22,6 +22,7 @@ import (
 	"github.com/acme/accounts/docs"
 	"github.com/acme/accounts/middleware"
 	"github.com/acme/accounts/models"
+	"github.com/acme/accounts/routes/dashboard"
 )
 
 // Request size limits. JSONBodyLimit is the largest body any route but the
@@ -222,6 +223,9 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Patch("/admin/users/:id", adminToken, asAdmin, admin.updateUser)
 	api.Delete("/admin/users/:id", adminToken, asAdmin, admin.eraseUser)
 	api.Get("/admin/audit", adminToken, asAdmin, admin.audit)
+	// The dashboard accepts exactly what the JSON admin routes accept.
+	dashboard.Mount(f, a, dashboard.Options{
+		RequireAdmin: []fiber.Handler{adminToken, asAdmin}, CurrentAdmin: currentAdmin, Secret: o.JWTSecret, Development: o.Development, Limiter: o.AuthLimiter, RequestTimeout: o.RequestTimeout, Log: o.Log})
 
 	return f
 }
