@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strings"
 	"time"
 
@@ -34,8 +33,8 @@ const (
 	s3PublicReadJSON = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::%s/*"]}]}`
 )
 
-// S3Options configures S3Objects. Endpoint is host[:port]; a leading
-// "http://" or "https://" is accepted and then decides UseSSL. PublicURL is
+// S3Options configures S3Objects. Endpoint is host[:port]; UseSSL chooses
+// https. PublicURL is
 // the base of object URLs; empty means "http(s)://<Endpoint>/<Bucket>", or
 // "http(s)://<Bucket>.<Endpoint>" with VirtualHostStyle.
 type S3Options struct {
@@ -84,7 +83,8 @@ func NewS3Objects(ctx context.Context, o S3Options) (*S3Objects, error) {
 // newS3Objects builds the client with short timeouts and few retries,
 // without any network call.
 func newS3Objects(o S3Options) (*S3Objects, string, error) {
-	endpoint, secure, err := parseEndpoint(o.Endpoint, o.UseSSL)
+	secure := o.UseSSL
+	endpoint, err := parseEndpoint(o.Endpoint)
 	if err != nil {
 		return nil, "", fmt.Errorf("s3 endpoint %q: %w", o.Endpoint, err)
 	}
@@ -215,31 +215,17 @@ func (s *S3Objects) Client() *minio.Client { return s.client }
 // Bucket returns the bucket name.
 func (s *S3Objects) Bucket() string { return s.bucket }
 
-// parseEndpoint accepts host[:port] or a URL with an http/https scheme.
-func parseEndpoint(raw string, useSSL bool) (host string, secure bool, err error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", false, errors.New("empty")
+// parseEndpoint checks that raw is host[:port]: the configuration refuses a
+// scheme (S3_USE_SSL says https), so a URL here is a caller's mistake.
+func parseEndpoint(raw string) (string, error) {
+	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
+	switch {
+	case raw == "":
+		return "", errors.New("empty")
+	case strings.Contains(raw, "://") || strings.Contains(raw, "/"):
+		return "", errors.New("want host[:port] without a scheme or path (S3_USE_SSL chooses https)")
 	}
-	if !strings.Contains(raw, "://") {
-		return strings.TrimRight(raw, "/"), useSSL, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", false, err
-	}
-	switch u.Scheme {
-	case "http":
-		secure = false
-	case "https":
-		secure = true
-	default:
-		return "", false, fmt.Errorf("scheme %q is not http or https", u.Scheme)
-	}
-	if u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return "", false, errors.New("want host[:port] without a path")
-	}
-	return u.Host, secure, nil
+	return raw, nil
 }
 
 // withDefaultTimeout adds d to ctx unless it already has a deadline.
