@@ -29,6 +29,7 @@ var layers = map[string][]string{
 	"docs":                 {},
 	"internal/avatarimage": {},
 	"internal/jsonbody":    {},
+	"internal/modroot":     {},
 	"internal/parse":       {},
 	"internal/periodic":    {},
 	"internal/tracing":     {},

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/acme/accounts/internal/modroot"
 )
 
 var (
@@ -54,23 +56,14 @@ func TestJWTSecretsIn(t *testing.T) {
 	}
 }
 
-// moduleRoot is the directory of go.mod above the package.
+// moduleRoot is the folder of go.mod above the package.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(".")
+	dir, err := modroot.Dir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the config package")
-		}
-		dir = parent
-	}
+	return dir
 }
 
 // repositoryFiles lists the project's own files: git's tracked and new

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/acme/accounts/app"
+	"github.com/acme/accounts/internal/modroot"
 	"github.com/acme/accounts/internal/testenv"
 )
 
@@ -106,21 +107,14 @@ func (s screenshots) take(name string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// moduleRoot is the folder of go.mod above the package.
 func moduleRoot(t *testing.T) string {
-	dir, err := os.Getwd()
+	t.Helper()
+	dir, err := modroot.Dir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
+	return dir
 }
 
 // TestDashboardInBrowser drives the dashboard in headless Chromium through
