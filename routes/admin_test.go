@@ -19,31 +19,11 @@ import (
 	"github.com/acme/accounts/models"
 )
 
-const (
-	pathAdminLogin       = "/api/v1/admin/auth/login"
-	pathAdminLoginVerify = "/api/v1/admin/auth/login/verify"
-	pathAdmins           = "/api/v1/admin/admins"
-	pathAdminUsers       = "/api/v1/admin/users"
-)
-
-// Vars keys of the admin scenarios.
-const (
-	varAdminEmail = "admin_email"
-	varAdminToken = "admin_token"
-	varUserEmail  = "user_email"
-	varUserToken  = "user_token"
-)
-
 // memberID is the id of the user withAdminAndUser stores, so scenario rows
 // can name the user in their static Path.
 const memberID = "01936b2e-8f3a-7c4d-9e2b-5a6f7d8c9b0a"
 
 const pathMember = pathAdminUsers + "/" + memberID
-
-// withAdmin creates an admin in the database and signs it in through the API.
-func withAdmin(t *testing.T, e *testenv.Env) {
-	e.Vars()[varAdminEmail], e.Vars()[varAdminToken] = e.NewAdmin()
-}
 
 // withAdminAndUser adds to withAdmin a user stored with the id memberID and
 // signed in through the API.
@@ -65,8 +45,7 @@ func withInactiveAdmin(t *testing.T, e *testenv.Env) {
 	}
 }
 
-func adminTok(e *testenv.Env) string { return e.Vars()[varAdminToken] }
-func userTok(e *testenv.Env) string  { return e.Vars()[varUserToken] }
+func userTok(e *testenv.Env) string { return e.Vars()[varUserToken] }
 
 func adminCreds(password string) func(e *testenv.Env) any {
 	return func(e *testenv.Env) any {
