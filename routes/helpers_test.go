@@ -326,3 +326,21 @@ const (
 	varUserEmail  = "user_email"
 	varUserToken  = "user_token"
 )
+
+// memberID is the id of the user withAdminAndUser stores, so scenario rows
+// can name the user in their static Path.
+const memberID = "01936b2e-8f3a-7c4d-9e2b-5a6f7d8c9b0a"
+
+const pathMember = pathAdminUsers + "/" + memberID
+
+// withAdminAndUser adds to withAdmin a user stored with the id memberID and
+// signed in through the API.
+func withAdminAndUser(t *testing.T, e *testenv.Env) {
+	withAdmin(t, e)
+	addr := e.Email("member")
+	e.StoreUser(uuid.MustParse(memberID), addr)
+	e.Vars()[varUserEmail] = addr
+	e.Vars()[varUserToken] = e.Login(addr, testenv.Password)
+}
+
+func userTok(e *testenv.Env) string { return e.Vars()[varUserToken] }

@@ -9,40 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/internal/testenv"
 	"github.com/acme/accounts/models"
 )
-
-func TestAdminEraseUser(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	email := e.Email("gone")
-	tok := e.RegisterUser(email)
-	url := mustUploadAvatar(t, e, tok, encodeJPEG(t, solidImage(64, 64, color.RGBA{200, 10, 10, 255})))
-	key := objectKey(t, e, url)
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/products", map[string]any{"name": "Tea", "price": 100}, tok), http.StatusCreated, "")
-	_, admin := e.NewAdmin()
-	id := userID(t, e, email)
-
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/admin/users/"+uuid.NewString(), nil, admin), http.StatusNotFound, "not_found")
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/admin/users/"+id.String(), nil, tok), http.StatusForbidden, "forbidden")
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/admin/users/"+id.String(), nil, admin), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodGet, "/api/v1/admin/users/"+id.String(), nil, admin), http.StatusNotFound, "not_found")
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/admin/users/"+id.String(), nil, admin), http.StatusNotFound, "not_found")
-	mustStatus(t, e.Do(http.MethodGet, "/api/v1/users/me", nil, tok), http.StatusUnauthorized, "unauthorized")
-	if slices.Contains(storedKeys(t, e), key) {
-		t.Fatal("the avatar object survived the erasure")
-	}
-	n, err := e.DB.NewSelect().Table("products").Where("user_id = ?", id).Count(context.Background())
-	if err != nil || n != 0 {
-		t.Fatalf("products left: %d %v", n, err)
-	}
-	// The email is free again.
-	e.RegisterUser(email)
-}
 
 // flakyObjects fails every delete while down is set.
 type flakyObjects struct {
