@@ -94,13 +94,6 @@ func mustRefresh(t *testing.T, e *testenv.Env, rt string) tokenBody {
 	return out
 }
 
-func wantStatus(t *testing.T, r *testenv.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || (code != "" && r.ErrorCode() != code) {
-		t.Fatalf("got %d %q, want %d %q: %s", r.Status, r.ErrorCode(), status, code, r.Body)
-	}
-}
-
 const pathChangePassword = "/api/v1/users/me/password"
 
 // race runs f n times at once and counts the statuses it returned.
