@@ -35,6 +35,19 @@ func storeSession(t *testing.T, db bun.IDB, owner models.Owner, now time.Time, i
 	return id
 }
 
+// ownerSessions stores three sessions of owner: one alive at now, one
+// revoked at now and one whose idle end passed an hour before now.
+func ownerSessions(t *testing.T, db bun.IDB, owner models.Owner, now time.Time) (alive, revoked, idle uuid.UUID) {
+	t.Helper()
+	alive = storeSession(t, db, owner, now, time.Hour)
+	revoked = storeSession(t, db, owner, now, time.Hour)
+	if err := models.RevokeSession(context.Background(), db, owner, revoked, now); err != nil {
+		t.Fatal(err)
+	}
+	idle = storeSession(t, db, owner, now.Add(-2*time.Hour), time.Hour)
+	return alive, revoked, idle
+}
+
 // wantAlive checks SessionAlive for each session of owner.
 func wantAlive(t *testing.T, db bun.IDB, owner models.Owner, now time.Time, want map[uuid.UUID]bool) {
 	t.Helper()
@@ -68,12 +81,7 @@ func TestUserInSession(t *testing.T) {
 	bob := e.StoreUser(models.NewID(), "bob@example.com")
 	annOwner := models.Owner{Role: models.RoleUser, ID: ann.ID}
 
-	alive := storeSession(t, db, annOwner, now, time.Hour)
-	revoked := storeSession(t, db, annOwner, now, time.Hour)
-	if err := models.RevokeSession(ctx, db, annOwner, revoked, now); err != nil {
-		t.Fatal(err)
-	}
-	idle := storeSession(t, db, annOwner, now.Add(-2*time.Hour), time.Hour)
+	alive, revoked, idle := ownerSessions(t, db, annOwner, now)
 	bobs := storeSession(t, db, models.Owner{Role: models.RoleUser, ID: bob.ID}, now, time.Hour)
 
 	u, err := models.UserInSession(ctx, db, ann.ID, alive, now)
@@ -114,12 +122,7 @@ func TestAdminInSession(t *testing.T) {
 	user := e.StoreUser(models.NewID(), "ann@example.com")
 	opsOwner := models.Owner{Role: models.RoleAdmin, ID: ops.ID}
 
-	alive := storeSession(t, db, opsOwner, now, time.Hour)
-	revoked := storeSession(t, db, opsOwner, now, time.Hour)
-	if err := models.RevokeSession(ctx, db, opsOwner, revoked, now); err != nil {
-		t.Fatal(err)
-	}
-	idle := storeSession(t, db, opsOwner, now.Add(-2*time.Hour), time.Hour)
+	alive, revoked, idle := ownerSessions(t, db, opsOwner, now)
 	others := storeSession(t, db, models.Owner{Role: models.RoleAdmin, ID: other.ID}, now, time.Hour)
 	users := storeSession(t, db, models.Owner{Role: models.RoleUser, ID: user.ID}, now, time.Hour)
 
