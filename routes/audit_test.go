@@ -310,7 +310,7 @@ func TestAuditRefreshReuse(t *testing.T) {
 	id := userID(t, e, email)
 	mustRefresh(t, e, p.RefreshToken)
 	e.Clock.Advance(time.Second)
-	wantStatus(t, refresh(e, pathRefresh, p.RefreshToken), http.StatusUnauthorized, "session_revoked")
+	mustStatus(t, refresh(e, pathRefresh, p.RefreshToken), http.StatusUnauthorized, "session_revoked")
 	ev := oneEvent(t, e, admin, app.AuditSessionRevoked, id)
 	wantActor(t, ev, "system", nil)
 	if ev.Detail["reason"] != "refresh_token_reuse" || ev.Detail["session_id"] == nil {

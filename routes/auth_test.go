@@ -3,7 +3,6 @@ package routes_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,27 +12,6 @@ import (
 	"github.com/acme/accounts/internal/testenv"
 	"github.com/acme/accounts/models"
 )
-
-const (
-	pathRegister       = "/api/v1/auth/register"
-	pathRegisterVerify = "/api/v1/auth/register/verify"
-	pathLogin          = "/api/v1/auth/login"
-	pathLoginVerify    = "/api/v1/auth/login/verify"
-	pathForgot         = "/api/v1/auth/password/forgot"
-	pathPasswordVerify = "/api/v1/auth/password/verify"
-	pathReset          = "/api/v1/auth/password/reset"
-	pathResend         = "/api/v1/auth/code/resend"
-	pathMe             = "/api/v1/users/me"
-)
-
-func TestMain(m *testing.M) {
-	fmt.Println("backends:", testenv.Backends())
-	m.Run()
-}
-
-func registerBody(email string) map[string]any {
-	return map[string]any{"first_name": "Ali", "last_name": "Valiyev", "email": email, "password": testenv.Password}
-}
 
 // withUser registers a user in Setup and keeps its email and token in Vars.
 func withUser(t *testing.T, e *testenv.Env) {
@@ -276,12 +254,6 @@ func TestRegisterVerifyScenarios(t *testing.T) {
 			Body: verify, Status: 400, Code: "invalid_code",
 		},
 	})
-}
-
-// wrong returns a different 6-digit code.
-func wrong(code string) string {
-	n, _ := strconv.Atoi(code)
-	return fmt.Sprintf("%06d", (n+1)%1000000)
 }
 
 func TestParallelVerifiesExactlyOneWins(t *testing.T) {
@@ -799,39 +771,5 @@ func TestDatabaseDownKeepsTheCode(t *testing.T) {
 	}
 	if _, err := e.Codes.ConsumeVerified(ctx, "password", resetting, resetCode); err != nil {
 		t.Errorf("verified reset code after the outage: %v", err)
-	}
-}
-
-func TestOpsRoutes(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	if r := e.Do("GET", "/healthz", nil, ""); r.Status != 200 {
-		t.Fatalf("healthz: %d", r.Status)
-	}
-	if r := e.Do("GET", "/readyz", nil, ""); r.Status != 200 {
-		t.Fatalf("readyz: %d %s", r.Status, r.Body)
-	}
-	r := e.Do("GET", "/openapi.yaml", nil, "")
-	if r.Status != 200 || !strings.HasPrefix(string(r.Body), "openapi:") {
-		t.Fatalf("openapi.yaml: %d %.40s", r.Status, r.Body)
-	}
-	r = e.Do("GET", "/docs/", nil, "")
-	if r.Status != 200 || !strings.Contains(string(r.Body), "<html") {
-		t.Fatalf("docs: %d %.200s", r.Status, r.Body)
-	}
-	e.RegisterUser(e.Email("metrics"))
-	r = e.Do("GET", "/metrics", nil, "")
-	for _, want := range []string{
-		`accounts_auth_codes_total{event="sent",purpose="register"} 1`,
-		`accounts_auth_codes_total{event="verified",purpose="register"} 1`,
-		`accounts_http_requests_total{method="POST",route="/api/v1/auth/register",status="200"} 1`,
-		`accounts_http_request_duration_seconds_bucket`,
-	} {
-		if !strings.Contains(string(r.Body), want) {
-			t.Errorf("metrics lack %s", want)
-		}
-	}
-	if r := e.DoUnchecked("GET", "/api/v1/nope", nil, ""); r.Status != 404 || r.ErrorCode() != "not_found" {
-		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,37 +21,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/uptrace/bun/dialect"
 
 	"github.com/acme/accounts/internal/testenv"
-	"github.com/acme/accounts/routes"
 	"github.com/acme/accounts/storage"
 )
 
-const avatarPath = "/api/v1/users/me/avatar"
-
 // ---- images built for the tests ----
-
-// solidImage is a w x h image of one colour.
-func solidImage(w, h int, c color.Color) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, c)
-		}
-	}
-	return img
-}
-
-func encodeJPEG(t *testing.T, img image.Image) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func encodePNG(t *testing.T, img image.Image) []byte {
 	t.Helper()
@@ -169,72 +144,6 @@ func testdata(t *testing.T, name string) []byte {
 }
 
 // ---- helpers over the Env's object store ----
-
-func uploadAvatar(t *testing.T, e *testenv.Env, token, filename string, data []byte) *testenv.Response {
-	t.Helper()
-	return e.Do(http.MethodPut, avatarPath, testenv.NewMultipart(t, "avatar", filename, data), token)
-}
-
-// mustUploadAvatar uploads and returns the new avatar URL.
-func mustUploadAvatar(t *testing.T, e *testenv.Env, token string, data []byte) string {
-	t.Helper()
-	r := uploadAvatar(t, e, token, "me.jpg", data)
-	if r.Status != http.StatusOK {
-		t.Fatalf("upload avatar: %d %s", r.Status, r.Body)
-	}
-	var out struct {
-		AvatarURL string `json:"avatar_url"`
-	}
-	r.Decode(t, &out)
-	if out.AvatarURL == "" {
-		t.Fatalf("no avatar_url: %s", r.Body)
-	}
-	return out.AvatarURL
-}
-
-// objectKey turns an avatar URL back into its object key.
-func objectKey(t *testing.T, e *testenv.Env, url string) string {
-	t.Helper()
-	prefix := "/uploads/"
-	if e.S3 != nil {
-		prefix = e.S3.URL("")
-	}
-	key, ok := strings.CutPrefix(url, prefix)
-	if !ok {
-		t.Fatalf("avatar URL %q is not under %q", url, prefix)
-	}
-	return key
-}
-
-// storedKeys lists every object in the Env's bucket or uploads folder.
-func storedKeys(t *testing.T, e *testenv.Env) []string {
-	t.Helper()
-	var keys []string
-	if e.S3 != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for obj := range e.S3.Client().ListObjects(ctx, e.S3.Bucket(), minio.ListObjectsOptions{Recursive: true}) {
-			if obj.Err != nil {
-				t.Fatalf("list bucket: %v", obj.Err)
-			}
-			keys = append(keys, obj.Key)
-		}
-	} else {
-		err := filepath.WalkDir(e.Uploads, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, err := filepath.Rel(e.Uploads, p)
-			keys = append(keys, filepath.ToSlash(rel))
-			return err
-		})
-		if err != nil {
-			t.Fatalf("walk uploads: %v", err)
-		}
-	}
-	slices.Sort(keys)
-	return keys
-}
 
 // fetchAvatar gets an avatar as a browser would: through /uploads on local
 // disk, anonymously from the bucket on S3.
@@ -611,68 +520,6 @@ func TestAvatarDatabaseFailureRemovesNewObject(t *testing.T) {
 	}
 	if me := getMe(t, e, token); me.User.AvatarURL == nil || *me.User.AvatarURL != first {
 		t.Fatalf("avatar changed: %v", me.User.AvatarURL)
-	}
-}
-
-// TestUploadsServing checks the local /uploads route: headers, 404s and that
-// no path leaves the uploads folder. When avatars go to S3 in this run, the
-// test serves a folder of its own through a second router.
-func TestUploadsServing(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	dir := e.Uploads
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	local, err := storage.NewLocalObjects(dir, "/uploads")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Uploads == "" {
-		e.Fiber = routes.New(e.App, routes.Options{JWTSecret: e.Secret, Uploads: local})
-	}
-	key := "avatars/" + testenv.RandomID() + "/" + testenv.RandomID() + ".jpg"
-	jpg := encodeJPEG(t, solidImage(20, 20, color.White))
-	if err := local.Put(context.Background(), key, jpg, "image/jpeg"); err != nil {
-		t.Fatal(err)
-	}
-	for _, method := range []string{"GET", "HEAD"} {
-		r := e.Do(method, local.URL(key), nil, "")
-		if r.Status != 200 {
-			t.Fatalf("%s %s: %d %s", method, local.URL(key), r.Status, r.Body)
-		}
-		for h, want := range map[string]string{
-			"Content-Type":           "image/jpeg",
-			"Cache-Control":          storage.ImmutableCacheControl,
-			"X-Content-Type-Options": "nosniff",
-		} {
-			if got := r.Header.Get(h); got != want {
-				t.Errorf("%s: %s = %q, want %q", method, h, got, want)
-			}
-		}
-		if method == "GET" && !bytes.Equal(r.Body, jpg) {
-			t.Errorf("GET: body differs from the stored object")
-		}
-	}
-
-	secret := filepath.Join(filepath.Dir(dir), "secret.txt")
-	if err := os.WriteFile(secret, []byte("top secret"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{
-		"/uploads/avatars/nope.jpg",
-		"/uploads/avatars",
-		"/uploads/../secret.txt",
-		"/uploads/..%2fsecret.txt",
-		"/uploads/%2e%2e/secret.txt",
-		"/uploads/avatars/..%2f..%2fsecret.txt",
-		"/uploads/.%2e/secret.txt",
-		"/uploads//etc/passwd",
-	} {
-		r := e.Do("GET", p, nil, "")
-		if r.Status != 404 || strings.Contains(string(r.Body), "top secret") {
-			t.Errorf("GET %s: %d %s", p, r.Status, r.Body)
-		}
 	}
 }
 

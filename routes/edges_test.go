@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image/color"
 	"io"
 	"net"
 	"net/http"
@@ -205,85 +204,6 @@ func TestTextWithNULOrBadUTF8IsRefused(t *testing.T) {
 	r = e.Do("PATCH", pathMe, map[string]any{"last_name": `back\u0000slash`}, tok)
 	if r.Status != 200 {
 		t.Fatalf("literal backslash-u0000: %d %s", r.Status, r.Body)
-	}
-}
-
-// TestMetricsTellStatusesNotAccounts: every answer is counted under its
-// real status, metric names carry the namespace, and a password reset asked
-// for a real account moves no metric differently from one for an unknown
-// email.
-func TestMetricsTellStatusesNotAccounts(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	known := e.Email("known")
-	e.RegisterUser(known)
-	e.Do("POST", pathLogin, map[string]any{"email": e.Email("nobody"), "password": "wrong password"}, "")
-	e.DoUnchecked("GET", "/api/v1/nope", nil, "")
-
-	codeLines := func() string {
-		r := e.Do("GET", "/metrics", nil, "")
-		var lines []string
-		for _, l := range strings.Split(string(r.Body), "\n") {
-			if strings.HasPrefix(l, "accounts_auth_codes_total") {
-				lines = append(lines, l)
-			}
-		}
-		return strings.Join(lines, "\n")
-	}
-	before := codeLines()
-	if r := e.Do("POST", pathForgot, map[string]any{"email": e.Email("unknown")}, ""); r.Status != 200 {
-		t.Fatalf("forgot unknown: %d", r.Status)
-	}
-	e.App.WaitBackground()
-	afterUnknown := codeLines()
-	if r := e.Do("POST", pathForgot, map[string]any{"email": known}, ""); r.Status != 200 {
-		t.Fatalf("forgot known: %d", r.Status)
-	}
-	e.App.WaitBackground()
-	if afterKnown := codeLines(); before != afterUnknown || afterUnknown != afterKnown {
-		t.Fatalf("code metrics moved for a password reset:\nbefore:\n%s\nunknown:\n%s\nknown:\n%s", before, afterUnknown, afterKnown)
-	}
-
-	r := e.Do("GET", "/metrics", nil, "")
-	for _, want := range []string{
-		`accounts_http_requests_total{method="POST",route="/api/v1/auth/login",status="400"} 1`,
-		`accounts_http_requests_total{method="POST",route="/api/v1/auth/password/forgot",status="200"} 2`,
-		`status="404"`,
-	} {
-		if !strings.Contains(string(r.Body), want) {
-			t.Errorf("metrics lack %s", want)
-		}
-	}
-	if strings.Contains(string(r.Body), `status="0"`) {
-		t.Errorf("an answer is counted with status 0")
-	}
-
-	// Production keeps /metrics off the API's listener (METRICS_ADDR).
-	p := testenv.New(t, testenv.Config{Production: true})
-	if r := p.DoUnchecked("GET", "/metrics", nil, ""); r.Status != 404 {
-		t.Fatalf("/metrics without the route: %d", r.Status)
-	}
-}
-
-// TestAvatarUploadsPerUserLimit: past AVATAR_RATE_LIMIT uploads in an hour
-// a user gets 429 with Retry-After; another user is not affected.
-func TestAvatarUploadsPerUserLimit(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{AvatarRateLimit: 2})
-	tok := e.RegisterUser(e.Email("avatar-rl"))
-	jpg := encodeJPEG(t, solidImage(40, 40, color.NRGBA{R: 90, G: 90, B: 90, A: 255}))
-	for i := 0; i < 2; i++ {
-		if r := uploadAvatar(t, e, tok, "a.jpg", jpg); r.Status != 200 {
-			t.Fatalf("upload %d: %d %s", i, r.Status, r.Body)
-		}
-	}
-	r := uploadAvatar(t, e, tok, "a.jpg", jpg)
-	if r.Status != 429 || r.ErrorCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
-		t.Fatalf("third upload: %d %s", r.Status, r.Body)
-	}
-	other := e.RegisterUser(e.Email("avatar-rl-2"))
-	if r := uploadAvatar(t, e, other, "a.jpg", jpg); r.Status != 200 {
-		t.Fatalf("another user: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -6,126 +6,13 @@ import (
 	"image/color"
 	"net/http"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/acme/accounts/app"
 	"github.com/acme/accounts/internal/testenv"
 	"github.com/acme/accounts/models"
 )
-
-const day = 24 * time.Hour
-
-func userID(t *testing.T, e *testenv.Env, email string) uuid.UUID {
-	t.Helper()
-	u, err := models.UserByEmail(context.Background(), e.DB, email)
-	if err != nil {
-		t.Fatalf("load %s: %v", email, err)
-	}
-	return u.ID
-}
-
-func mustStatus(t *testing.T, r *testenv.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || (code != "" && r.ErrorCode() != code) {
-		t.Fatalf("status %d code %q, want %d %q\n%s", r.Status, r.ErrorCode(), status, code, r.Body)
-	}
-}
-
-func creds(email string) map[string]any {
-	return map[string]any{"email": email, "password": testenv.Password}
-}
-
-func TestSelfReactivation(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	email := e.Email("back")
-	tok := e.RegisterUser(email)
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/users/me", nil, tok), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/login", creds(email), ""), http.StatusForbidden, "account_inactive")
-
-	// Wrong password, unknown email: the same 400.
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate", map[string]any{"email": email, "password": "not the password"}, ""), http.StatusBadRequest, "invalid_credentials")
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate", creds(e.Email("nobody")), ""), http.StatusBadRequest, "invalid_credentials")
-
-	r := e.Do(http.MethodPost, "/api/v1/auth/reactivate", creds(email), "")
-	mustStatus(t, r, http.StatusOK, "")
-	code := e.Code(email)
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate/verify", map[string]any{"email": email, "code": "000000"}, ""), http.StatusBadRequest, "invalid_code")
-	r = e.Do(http.MethodPost, "/api/v1/auth/reactivate/verify", map[string]any{"email": email, "code": code}, "")
-	mustStatus(t, r, http.StatusOK, "")
-	if !strings.Contains(string(r.Body), `"token":"`) || !strings.Contains(string(r.Body), `"active":true`) {
-		t.Fatalf("token body: %s", r.Body)
-	}
-	// Used once; the account is active again, so a second round is refused.
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate/verify", map[string]any{"email": email, "code": code}, ""), http.StatusBadRequest, "invalid_code")
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate", creds(email), ""), http.StatusBadRequest, "invalid_credentials")
-	e.Login(email, testenv.Password)
-}
-
-func TestAdminDeactivatedCannotReactivate(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	email := e.Email("out")
-	e.RegisterUser(email)
-	_, admin := e.NewAdmin()
-	id := userID(t, e, email)
-	mustStatus(t, e.Do(http.MethodPatch, "/api/v1/admin/users/"+id.String(), map[string]any{"active": false}, admin), http.StatusOK, "")
-	before := len(e.Mails(email))
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate", creds(email), ""), http.StatusForbidden, "account_inactive")
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate", map[string]any{"email": email, "password": "not the password"}, ""), http.StatusBadRequest, "invalid_credentials")
-	if n := len(e.Mails(email)); n != before {
-		t.Fatalf("%d mails sent to an admin-deactivated account", n-before)
-	}
-}
-
-// An administrator who steps in between the code mail and its verify wins.
-func TestReactivationLosesToAdmin(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	email := e.Email("race")
-	tok := e.RegisterUser(email)
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/users/me", nil, tok), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate", creds(email), ""), http.StatusOK, "")
-	code := e.Code(email)
-	_, admin := e.NewAdmin()
-	id := userID(t, e, email)
-	mustStatus(t, e.Do(http.MethodPatch, "/api/v1/admin/users/"+id.String(), map[string]any{"active": true}, admin), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodPatch, "/api/v1/admin/users/"+id.String(), map[string]any{"active": false}, admin), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/reactivate/verify", map[string]any{"email": email, "code": code}, ""), http.StatusForbidden, "account_inactive")
-}
-
-func TestAdminEraseUser(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	email := e.Email("gone")
-	tok := e.RegisterUser(email)
-	url := mustUploadAvatar(t, e, tok, encodeJPEG(t, solidImage(64, 64, color.RGBA{200, 10, 10, 255})))
-	key := objectKey(t, e, url)
-	mustStatus(t, e.Do(http.MethodPost, "/api/v1/products", map[string]any{"name": "Tea", "price": 100}, tok), http.StatusCreated, "")
-	_, admin := e.NewAdmin()
-	id := userID(t, e, email)
-
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/admin/users/"+uuid.NewString(), nil, admin), http.StatusNotFound, "not_found")
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/admin/users/"+id.String(), nil, tok), http.StatusForbidden, "forbidden")
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/admin/users/"+id.String(), nil, admin), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodGet, "/api/v1/admin/users/"+id.String(), nil, admin), http.StatusNotFound, "not_found")
-	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/admin/users/"+id.String(), nil, admin), http.StatusNotFound, "not_found")
-	mustStatus(t, e.Do(http.MethodGet, "/api/v1/users/me", nil, tok), http.StatusUnauthorized, "unauthorized")
-	if slices.Contains(storedKeys(t, e), key) {
-		t.Fatal("the avatar object survived the erasure")
-	}
-	n, err := e.DB.NewSelect().Table("products").Where("user_id = ?", id).Count(context.Background())
-	if err != nil || n != 0 {
-		t.Fatalf("products left: %d %v", n, err)
-	}
-	// The email is free again.
-	e.RegisterUser(email)
-}
 
 // flakyObjects fails every delete while down is set.
 type flakyObjects struct {

@@ -8,24 +8,7 @@ import (
 	"time"
 
 	"github.com/acme/accounts/internal/testenv"
-	"github.com/acme/accounts/mail"
 )
-
-// notices returns the subjects of the security notices mailed to email (the
-// mails without a code).
-func notices(t *testing.T, e *testenv.Env, email string) []string {
-	t.Helper()
-	var out []string
-	for _, m := range e.Mails(email) {
-		if mail.ExtractCode(m.Text) == "" {
-			out = append(out, m.Subject)
-			if strings.Contains(m.HTML, "href=") {
-				t.Errorf("notice %q has a link", m.Subject)
-			}
-		}
-	}
-	return out
-}
 
 func wantNotices(t *testing.T, e *testenv.Env, email string, want ...string) {
 	t.Helper()

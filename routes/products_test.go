@@ -17,8 +17,6 @@ import (
 	"github.com/acme/accounts/models"
 )
 
-const productsPath = "/api/v1/products"
-
 type productBody struct {
 	ID          string `json:"id"`
 	UserID      string `json:"user_id"`
@@ -69,8 +67,6 @@ func withOthersProduct(t *testing.T, e *testenv.Env) {
 	withProduct(t, e)
 	signedIn(t, e)
 }
-
-func body(v map[string]any) func(*testenv.Env) any { return func(*testenv.Env) any { return v } }
 
 func TestProductScenarios(t *testing.T) {
 	testenv.Run(t, []testenv.Scenario{

@@ -1,7 +1,6 @@
 package routes_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -10,50 +9,7 @@ import (
 	"time"
 
 	"github.com/acme/accounts/internal/testenv"
-	"github.com/acme/accounts/models"
 )
-
-const (
-	pathRefresh      = "/api/v1/auth/token/refresh"
-	pathLogout       = "/api/v1/auth/logout"
-	pathSessions     = "/api/v1/users/me/sessions"
-	pathAdminRefresh = "/api/v1/admin/auth/token/refresh"
-	pathAdminLogout  = "/api/v1/admin/auth/logout"
-)
-
-type tokenBody struct {
-	Token            string `json:"token"`
-	ExpiresIn        int64  `json:"expires_in"`
-	RefreshToken     string `json:"refresh_token"`
-	RefreshExpiresIn int64  `json:"refresh_expires_in"`
-}
-
-// refresh posts a refresh token and returns the answer.
-func refresh(e *testenv.Env, path, rt string) *testenv.Response {
-	e.T.Helper()
-	return e.Do(http.MethodPost, path, map[string]any{"refresh_token": rt}, "")
-}
-
-func mustRefresh(t *testing.T, e *testenv.Env, rt string) tokenBody {
-	t.Helper()
-	r := refresh(e, pathRefresh, rt)
-	if r.Status != http.StatusOK {
-		t.Fatalf("refresh: %d %s", r.Status, r.Body)
-	}
-	var out tokenBody
-	r.Decode(t, &out)
-	if out.Token == "" || out.RefreshToken == "" || out.RefreshToken == rt {
-		t.Fatalf("refresh answered no new pair: %s", r.Body)
-	}
-	return out
-}
-
-func wantStatus(t *testing.T, r *testenv.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || (code != "" && r.ErrorCode() != code) {
-		t.Fatalf("got %d %q, want %d %q: %s", r.Status, r.ErrorCode(), status, code, r.Body)
-	}
-}
 
 func me(e *testenv.Env, token string) *testenv.Response {
 	e.T.Helper()
@@ -68,12 +24,12 @@ func TestRefreshRotates(t *testing.T) {
 	if next.ExpiresIn != 900 || next.RefreshExpiresIn != 30*24*3600 {
 		t.Fatalf("lifetimes: %+v", next)
 	}
-	wantStatus(t, me(e, next.Token), 200, "")
+	mustStatus(t, me(e, next.Token), 200, "")
 	// The previous access token stays valid until it expires: rotation
 	// replaces the refresh token, it does not end the session.
-	wantStatus(t, me(e, p.Token), 200, "")
+	mustStatus(t, me(e, p.Token), 200, "")
 	third := mustRefresh(t, e, next.RefreshToken)
-	wantStatus(t, me(e, third.Token), 200, "")
+	mustStatus(t, me(e, third.Token), 200, "")
 }
 
 func TestRefreshRefusesUnknownTokens(t *testing.T) {
@@ -90,12 +46,12 @@ func TestRefreshRefusesUnknownTokens(t *testing.T) {
 	}
 	bad = append(bad, string(flipped))
 	for _, rt := range bad {
-		wantStatus(t, refresh(e, pathRefresh, rt), 401, "session_revoked")
+		mustStatus(t, refresh(e, pathRefresh, rt), 401, "session_revoked")
 	}
-	wantStatus(t, me(e, p.Token), 200, "")
+	mustStatus(t, me(e, p.Token), 200, "")
 	mustRefresh(t, e, p.RefreshToken)
-	wantStatus(t, e.Do(http.MethodPost, pathRefresh, map[string]any{}, ""), 400, "validation_failed")
-	wantStatus(t, e.Do(http.MethodPost, pathRefresh, nil, ""), 400, "validation_failed")
+	mustStatus(t, e.Do(http.MethodPost, pathRefresh, map[string]any{}, ""), 400, "validation_failed")
+	mustStatus(t, e.Do(http.MethodPost, pathRefresh, nil, ""), 400, "validation_failed")
 }
 
 // Two tabs refresh with the same token at once: both get 200 and the very
@@ -132,7 +88,7 @@ func TestRefreshGraceRace(t *testing.T) {
 	if again.RefreshToken != out[0].RefreshToken || again.Token != out[0].Token {
 		t.Fatal("within the grace the old token answered another pair")
 	}
-	wantStatus(t, me(e, out[0].Token), 200, "")
+	mustStatus(t, me(e, out[0].Token), 200, "")
 	mustRefresh(t, e, out[0].RefreshToken)
 }
 
@@ -147,12 +103,12 @@ func TestRefreshReuseEndsTheSession(t *testing.T) {
 	next := mustRefresh(t, e, p.RefreshToken)
 	newest := mustRefresh(t, e, next.RefreshToken)
 	e.Clock.Advance(11 * time.Second)
-	wantStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
-	wantStatus(t, me(e, newest.Token), 401, "unauthorized")
-	wantStatus(t, me(e, p.Token), 401, "unauthorized")
-	wantStatus(t, refresh(e, pathRefresh, newest.RefreshToken), 401, "session_revoked")
+	mustStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
+	mustStatus(t, me(e, newest.Token), 401, "unauthorized")
+	mustStatus(t, me(e, p.Token), 401, "unauthorized")
+	mustStatus(t, refresh(e, pathRefresh, newest.RefreshToken), 401, "session_revoked")
 	// The account's other session is not touched.
-	wantStatus(t, me(e, other.Token), 200, "")
+	mustStatus(t, me(e, other.Token), 200, "")
 	mustRefresh(t, e, other.RefreshToken)
 }
 
@@ -162,8 +118,8 @@ func TestRefreshReuseRightAfterRotationWithoutGrace(t *testing.T) {
 	p := e.RegisterPair(e.Email("nograce"))
 	next := mustRefresh(t, e, p.RefreshToken)
 	e.Clock.Advance(time.Second)
-	wantStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
-	wantStatus(t, me(e, next.Token), 401, "unauthorized")
+	mustStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
+	mustStatus(t, me(e, next.Token), 401, "unauthorized")
 }
 
 func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
@@ -172,8 +128,8 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 	email := e.Email("expiry")
 	idle := e.RegisterPair(email)
 	e.Clock.Advance(61 * time.Minute)
-	wantStatus(t, refresh(e, pathRefresh, idle.RefreshToken), 401, "session_revoked")
-	wantStatus(t, me(e, idle.Token), 401, "unauthorized")
+	mustStatus(t, refresh(e, pathRefresh, idle.RefreshToken), 401, "session_revoked")
+	mustStatus(t, me(e, idle.Token), 401, "unauthorized")
 
 	// Refreshing keeps a session alive past the idle limit, never past the
 	// absolute one.
@@ -183,8 +139,8 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 		p = testenv.Pair(mustRefreshPair(t, e, p.RefreshToken))
 	}
 	// 250 minutes after sign-in (past the 3 h limit) nothing works.
-	wantStatus(t, me(e, p.Token), 401, "unauthorized")
-	wantStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
+	mustStatus(t, me(e, p.Token), 401, "unauthorized")
+	mustStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
 }
 
 // mustRefreshPair refreshes while the session may still live: past its end
@@ -236,21 +192,21 @@ func TestLogoutScopes(t *testing.T) {
 				body = map[string]any{"scope": tc.scope}
 			}
 			r := logout(e, pathLogout, a.Token, body)
-			wantStatus(t, r, 200, "")
+			mustStatus(t, r, 200, "")
 			check := func(p testenv.Pair, alive bool) {
 				t.Helper()
 				if alive {
-					wantStatus(t, me(e, p.Token), 200, "")
+					mustStatus(t, me(e, p.Token), 200, "")
 					mustRefresh(t, e, p.RefreshToken)
 					return
 				}
-				wantStatus(t, me(e, p.Token), 401, "unauthorized")
-				wantStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
+				mustStatus(t, me(e, p.Token), 401, "unauthorized")
+				mustStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
 			}
 			check(a, tc.this)
 			check(b, tc.other)
 			if !tc.this {
-				wantStatus(t, logout(e, pathLogout, a.Token, nil), 401, "session_revoked")
+				mustStatus(t, logout(e, pathLogout, a.Token, nil), 401, "session_revoked")
 			}
 		})
 	}
@@ -260,12 +216,12 @@ func TestLogoutWithTheRefreshToken(t *testing.T) {
 	t.Parallel()
 	e := testenv.New(t, testenv.Config{})
 	p := e.RegisterPair(e.Email("logout-rt"))
-	wantStatus(t, logout(e, pathLogout, "", map[string]any{"refresh_token": p.RefreshToken}), 200, "")
-	wantStatus(t, me(e, p.Token), 401, "unauthorized")
-	wantStatus(t, logout(e, pathLogout, "", map[string]any{"refresh_token": p.RefreshToken}), 401, "session_revoked")
-	wantStatus(t, logout(e, pathLogout, "", nil), 401, "unauthorized")
-	wantStatus(t, logout(e, pathLogout, "", map[string]any{"scope": "everything"}), 400, "validation_failed")
-	wantStatus(t, logout(e, pathLogout, "not.a.jwt", nil), 401, "unauthorized")
+	mustStatus(t, logout(e, pathLogout, "", map[string]any{"refresh_token": p.RefreshToken}), 200, "")
+	mustStatus(t, me(e, p.Token), 401, "unauthorized")
+	mustStatus(t, logout(e, pathLogout, "", map[string]any{"refresh_token": p.RefreshToken}), 401, "session_revoked")
+	mustStatus(t, logout(e, pathLogout, "", nil), 401, "unauthorized")
+	mustStatus(t, logout(e, pathLogout, "", map[string]any{"scope": "everything"}), 400, "validation_failed")
+	mustStatus(t, logout(e, pathLogout, "not.a.jwt", nil), 401, "unauthorized")
 }
 
 type sessionList struct {
@@ -287,7 +243,7 @@ func TestSessionListAndDelete(t *testing.T) {
 
 	var list sessionList
 	r := e.Do(http.MethodGet, pathSessions, nil, second.Token)
-	wantStatus(t, r, 200, "")
+	mustStatus(t, r, 200, "")
 	r.Decode(t, &list)
 	if len(list.Items) != 2 || !list.Items[0].Current || list.Items[1].Current {
 		t.Fatalf("newest first, current marked: %s", r.Body)
@@ -301,21 +257,21 @@ func TestSessionListAndDelete(t *testing.T) {
 	}
 	// Another user's session, an unknown id and garbage are all 404.
 	for _, id := range []string{theirs.Items[0].ID, "01936b2e-0000-7000-8000-000000000000", "nope"} {
-		wantStatus(t, e.Do(http.MethodDelete, pathSessions+"/"+id, nil, second.Token), 404, "not_found")
+		mustStatus(t, e.Do(http.MethodDelete, pathSessions+"/"+id, nil, second.Token), 404, "not_found")
 	}
-	wantStatus(t, me(e, stranger.Token), 200, "")
+	mustStatus(t, me(e, stranger.Token), 200, "")
 
-	wantStatus(t, e.Do(http.MethodDelete, pathSessions+"/"+firstID, nil, second.Token), 200, "")
-	wantStatus(t, me(e, first.Token), 401, "unauthorized")
-	wantStatus(t, refresh(e, pathRefresh, first.RefreshToken), 401, "session_revoked")
-	wantStatus(t, e.Do(http.MethodDelete, pathSessions+"/"+firstID, nil, second.Token), 404, "not_found")
+	mustStatus(t, e.Do(http.MethodDelete, pathSessions+"/"+firstID, nil, second.Token), 200, "")
+	mustStatus(t, me(e, first.Token), 401, "unauthorized")
+	mustStatus(t, refresh(e, pathRefresh, first.RefreshToken), 401, "session_revoked")
+	mustStatus(t, e.Do(http.MethodDelete, pathSessions+"/"+firstID, nil, second.Token), 404, "not_found")
 	e.Do(http.MethodGet, pathSessions, nil, second.Token).Decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != secondID {
 		t.Fatalf("after delete: %+v", list)
 	}
 	// Ending one's own current session works like a local logout.
-	wantStatus(t, e.Do(http.MethodDelete, pathSessions+"/"+secondID, nil, second.Token), 200, "")
-	wantStatus(t, me(e, second.Token), 401, "unauthorized")
+	mustStatus(t, e.Do(http.MethodDelete, pathSessions+"/"+secondID, nil, second.Token), 200, "")
+	mustStatus(t, me(e, second.Token), 401, "unauthorized")
 }
 
 func TestPasswordChangeResetAndDeactivationEndSessions(t *testing.T) {
@@ -326,29 +282,29 @@ func TestPasswordChangeResetAndDeactivationEndSessions(t *testing.T) {
 	b := e.LoginPair(email, testenv.Password)
 
 	r := e.Do(http.MethodPut, "/api/v1/users/me/password", map[string]any{"current_password": testenv.Password, "new_password": "a brand new passphrase"}, a.Token)
-	wantStatus(t, r, 200, "")
+	mustStatus(t, r, 200, "")
 	var fresh tokenBody
 	r.Decode(t, &fresh)
 	// The caller's session continues with the fresh pair; the other ends.
-	wantStatus(t, me(e, fresh.Token), 200, "")
-	wantStatus(t, refresh(e, pathRefresh, a.RefreshToken), 401, "session_revoked")
-	wantStatus(t, me(e, b.Token), 401, "unauthorized")
-	wantStatus(t, refresh(e, pathRefresh, b.RefreshToken), 401, "session_revoked")
+	mustStatus(t, me(e, fresh.Token), 200, "")
+	mustStatus(t, refresh(e, pathRefresh, a.RefreshToken), 401, "session_revoked")
+	mustStatus(t, me(e, b.Token), 401, "unauthorized")
+	mustStatus(t, refresh(e, pathRefresh, b.RefreshToken), 401, "session_revoked")
 	cont := mustRefresh(t, e, fresh.RefreshToken)
 
 	// Reset ends every session.
-	wantStatus(t, e.Do(http.MethodPost, "/api/v1/auth/password/forgot", map[string]any{"email": email}, ""), 200, "")
+	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/password/forgot", map[string]any{"email": email}, ""), 200, "")
 	code := e.Code(email)
-	wantStatus(t, e.Do(http.MethodPost, "/api/v1/auth/password/verify", map[string]any{"email": email, "code": code}, ""), 200, "")
-	wantStatus(t, e.Do(http.MethodPost, "/api/v1/auth/password/reset", map[string]any{"email": email, "code": code, "password": "yet another passphrase"}, ""), 200, "")
-	wantStatus(t, refresh(e, pathRefresh, cont.RefreshToken), 401, "session_revoked")
+	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/password/verify", map[string]any{"email": email, "code": code}, ""), 200, "")
+	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/password/reset", map[string]any{"email": email, "code": code, "password": "yet another passphrase"}, ""), 200, "")
+	mustStatus(t, refresh(e, pathRefresh, cont.RefreshToken), 401, "session_revoked")
 
 	// Deactivation ends every session.
 	c := e.LoginPair(email, "yet another passphrase")
 	d := e.LoginPair(email, "yet another passphrase")
-	wantStatus(t, e.Do(http.MethodDelete, "/api/v1/users/me", nil, c.Token), 200, "")
-	wantStatus(t, refresh(e, pathRefresh, d.RefreshToken), 401, "session_revoked")
-	wantStatus(t, refresh(e, pathRefresh, c.RefreshToken), 401, "session_revoked")
+	mustStatus(t, e.Do(http.MethodDelete, "/api/v1/users/me", nil, c.Token), 200, "")
+	mustStatus(t, refresh(e, pathRefresh, d.RefreshToken), 401, "session_revoked")
+	mustStatus(t, refresh(e, pathRefresh, c.RefreshToken), 401, "session_revoked")
 }
 
 // Admin and user sessions never cross: each refresh and logout route only
@@ -361,25 +317,25 @@ func TestAdminSessionsApart(t *testing.T) {
 	ad := e.AdminLoginPair(adminEmail, testenv.AdminPassword)
 	user := e.RegisterPair(e.Email("user"))
 
-	wantStatus(t, refresh(e, pathAdminRefresh, user.RefreshToken), 401, "session_revoked")
-	wantStatus(t, refresh(e, pathRefresh, ad.RefreshToken), 401, "session_revoked")
-	wantStatus(t, logout(e, pathAdminLogout, "", map[string]any{"refresh_token": user.RefreshToken}), 401, "session_revoked")
-	wantStatus(t, logout(e, pathLogout, "", map[string]any{"refresh_token": ad.RefreshToken}), 401, "session_revoked")
-	wantStatus(t, logout(e, pathAdminLogout, user.Token, nil), 403, "forbidden")
+	mustStatus(t, refresh(e, pathAdminRefresh, user.RefreshToken), 401, "session_revoked")
+	mustStatus(t, refresh(e, pathRefresh, ad.RefreshToken), 401, "session_revoked")
+	mustStatus(t, logout(e, pathAdminLogout, "", map[string]any{"refresh_token": user.RefreshToken}), 401, "session_revoked")
+	mustStatus(t, logout(e, pathLogout, "", map[string]any{"refresh_token": ad.RefreshToken}), 401, "session_revoked")
+	mustStatus(t, logout(e, pathAdminLogout, user.Token, nil), 403, "forbidden")
 	// Both still work.
-	wantStatus(t, me(e, user.Token), 200, "")
+	mustStatus(t, me(e, user.Token), 200, "")
 
 	r := refresh(e, pathAdminRefresh, ad.RefreshToken)
-	wantStatus(t, r, 200, "")
+	mustStatus(t, r, 200, "")
 	if !strings.Contains(string(r.Body), `"admin":{`) {
 		t.Fatalf("admin refresh body: %s", r.Body)
 	}
 	var next tokenBody
 	r.Decode(t, &next)
-	wantStatus(t, e.Do(http.MethodGet, pathAdminUsers, nil, next.Token), 200, "")
-	wantStatus(t, logout(e, pathAdminLogout, next.Token, nil), 200, "")
-	wantStatus(t, e.Do(http.MethodGet, pathAdminUsers, nil, next.Token), 401, "unauthorized")
-	wantStatus(t, refresh(e, pathAdminRefresh, next.RefreshToken), 401, "session_revoked")
+	mustStatus(t, e.Do(http.MethodGet, pathAdminUsers, nil, next.Token), 200, "")
+	mustStatus(t, logout(e, pathAdminLogout, next.Token, nil), 200, "")
+	mustStatus(t, e.Do(http.MethodGet, pathAdminUsers, nil, next.Token), 401, "unauthorized")
+	mustStatus(t, refresh(e, pathAdminRefresh, next.RefreshToken), 401, "session_revoked")
 }
 
 // An admin deactivating a user ends the user's sessions.
@@ -389,17 +345,113 @@ func TestAdminDeactivationEndsSessions(t *testing.T) {
 	_, adminToken := e.NewAdmin()
 	email := e.Email("victim")
 	p := e.RegisterPair(email)
-	u := storedUserByEmail(t, e, email)
-	wantStatus(t, e.Do(http.MethodPatch, pathAdminUsers+"/"+u, map[string]any{"active": false}, adminToken), 200, "")
-	wantStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
-	wantStatus(t, me(e, p.Token), 401, "unauthorized")
+	u := userID(t, e, email).String()
+	mustStatus(t, e.Do(http.MethodPatch, pathAdminUsers+"/"+u, map[string]any{"active": false}, adminToken), 200, "")
+	mustStatus(t, refresh(e, pathRefresh, p.RefreshToken), 401, "session_revoked")
+	mustStatus(t, me(e, p.Token), 401, "unauthorized")
 }
 
-func storedUserByEmail(t *testing.T, e *testenv.Env, email string) string {
+// refreshCookieOf returns the refresh_token Set-Cookie line of a response.
+func refreshCookieOf(t *testing.T, r *testenv.Response) string {
 	t.Helper()
-	u, err := models.UserByEmail(context.Background(), e.DB, email)
-	if err != nil {
-		t.Fatalf("load user: %v", err)
+	for _, c := range r.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "refresh_token=") {
+			return c
+		}
 	}
-	return u.ID.String()
+	return ""
+}
+
+func cookieValue(line string) string {
+	v, _, _ := strings.Cut(strings.TrimPrefix(line, "refresh_token="), ";")
+	return v
+}
+
+func TestRefreshCookieMode(t *testing.T) {
+	t.Parallel()
+	const origin = "https://app.example.com"
+	// Production: development drops Secure, for plain http on localhost.
+	e := testenv.New(t, testenv.Config{RefreshCookie: true, CORSOrigins: []string{origin}, Production: true})
+	email := e.Email("cookie")
+	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/register", map[string]any{
+		"first_name": "Test", "last_name": "User", "email": email, "password": testenv.Password,
+	}, ""), 200, "")
+	r := e.Do(http.MethodPost, "/api/v1/auth/register/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
+	mustStatus(t, r, 200, "")
+	line := refreshCookieOf(t, r)
+	for _, attr := range []string{"HttpOnly", "SameSite=Strict", "Path=/api/v1/auth", "Secure", "max-age=2592000"} {
+		if !strings.Contains(strings.ToLower(line), strings.ToLower(attr)) {
+			t.Fatalf("cookie lacks %s: %q", attr, line)
+		}
+	}
+	var body tokenBody
+	r.Decode(t, &body)
+	if cookieValue(line) != body.RefreshToken || r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("cookie %q, body %q, cache %q", line, body.RefreshToken, r.Header.Get("Cache-Control"))
+	}
+
+	// Refresh with no body reads the cookie and sets the next one.
+	cookie := map[string]string{"Cookie": "refresh_token=" + cookieValue(line)}
+	r = e.DoWith(http.MethodPost, pathRefresh, nil, "", cookie)
+	mustStatus(t, r, 200, "")
+	next := cookieValue(refreshCookieOf(t, r))
+	if next == "" || next == cookieValue(line) {
+		t.Fatalf("no rotated cookie: %v", r.Header.Values("Set-Cookie"))
+	}
+	// A body token wins over the cookie.
+	r = e.DoWith(http.MethodPost, pathRefresh, map[string]any{"refresh_token": "garbage"}, "", map[string]string{"Cookie": "refresh_token=" + next})
+	mustStatus(t, r, 401, "session_revoked")
+
+	// Logout with only the cookie ends the session and clears the cookie.
+	r = e.DoWith(http.MethodPost, pathLogout, nil, "", map[string]string{"Cookie": "refresh_token=" + next})
+	mustStatus(t, r, 200, "")
+	cleared := refreshCookieOf(t, r)
+	if cookieValue(cleared) != "" || !strings.Contains(strings.ToLower(cleared), "path=/api/v1/auth") {
+		t.Fatalf("logout did not clear the cookie: %q", cleared)
+	}
+	mustStatus(t, e.DoWith(http.MethodPost, pathRefresh, nil, "", map[string]string{"Cookie": "refresh_token=" + next}), 401, "session_revoked")
+
+	// The allowed origin may send credentials; CORS never answers a wildcard.
+	pre := e.DoUncheckedWith(http.MethodOptions, pathRefresh, nil, "", map[string]string{
+		"Origin": origin, "Access-Control-Request-Method": "POST",
+	})
+	if pre.Header.Get("Access-Control-Allow-Credentials") != "true" || pre.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("preflight: %d %v", pre.Status, pre.Header)
+	}
+}
+
+func TestRefreshCookieAdminPath(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{RefreshCookie: true})
+	email := e.Email("admin")
+	e.CreateAdmin(email)
+	mustStatus(t, e.Do(http.MethodPost, "/api/v1/admin/auth/login", map[string]any{"email": email, "password": testenv.AdminPassword}, ""), 200, "")
+	r := e.Do(http.MethodPost, "/api/v1/admin/auth/login/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
+	mustStatus(t, r, 200, "")
+	line := refreshCookieOf(t, r)
+	if !strings.Contains(line, "Path=/api/v1/admin/auth") && !strings.Contains(line, "path=/api/v1/admin/auth") {
+		t.Fatalf("admin cookie path: %q", line)
+	}
+	cookie := map[string]string{"Cookie": "refresh_token=" + cookieValue(line)}
+	// The admin cookie opens the admin refresh, never the user one.
+	mustStatus(t, e.DoWith(http.MethodPost, pathRefresh, nil, "", cookie), 401, "session_revoked")
+	mustStatus(t, e.DoWith(http.MethodPost, pathAdminRefresh, nil, "", cookie), 200, "")
+}
+
+// Without REFRESH_COOKIE no cookie is set and a cookie is not read.
+func TestRefreshCookieOff(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{})
+	email := e.Email("nocookie")
+	mustStatus(t, e.Do(http.MethodPost, "/api/v1/auth/register", map[string]any{
+		"first_name": "Test", "last_name": "User", "email": email, "password": testenv.Password,
+	}, ""), 200, "")
+	r := e.Do(http.MethodPost, "/api/v1/auth/register/verify", map[string]any{"email": email, "code": e.Code(email)}, "")
+	mustStatus(t, r, 200, "")
+	if line := refreshCookieOf(t, r); line != "" {
+		t.Fatalf("cookie set without REFRESH_COOKIE: %q", line)
+	}
+	var body tokenBody
+	r.Decode(t, &body)
+	mustStatus(t, e.DoWith(http.MethodPost, pathRefresh, nil, "", map[string]string{"Cookie": "refresh_token=" + body.RefreshToken}), 400, "validation_failed")
 }

@@ -11,70 +11,12 @@ import (
 	"github.com/acme/accounts/models"
 )
 
-const (
-	userMePath       = "/api/v1/users/me"
-	userPasswordPath = "/api/v1/users/me/password"
-)
-
-// signedIn registers a user in Setup and keeps its email and token in Vars.
-func signedIn(t *testing.T, e *testenv.Env) {
-	t.Helper()
-	addr := e.Email("me")
-	e.Vars()["email"] = addr
-	e.Vars()["token"] = e.RegisterUser(addr)
-}
-
-func userToken(e *testenv.Env) string { return e.Vars()["token"] }
-
-// adminTokenFor creates an admin and returns a valid admin token, to check
-// that admin tokens are refused on the user's routes.
-func adminTokenFor(e *testenv.Env) string {
-	addr := e.Email("admin")
-	e.CreateAdmin(addr)
-	return e.SignAdminToken(e.T, addr, models.RoleAdmin, 1, time.Hour)
-}
-
-// storedUser reads the user straight from the database.
-func storedUser(t *testing.T, e *testenv.Env) *models.User {
-	t.Helper()
-	u, err := models.UserByEmail(context.Background(), e.DB, e.Vars()["email"])
-	if err != nil {
-		t.Fatalf("load user: %v", err)
-	}
-	return u
-}
-
 // patchMe changes the profile in a Setup, failing the test if it does not work.
 func patchMe(t *testing.T, e *testenv.Env, body map[string]any) {
 	t.Helper()
 	if r := e.Do(http.MethodPatch, userMePath, body, userToken(e)); r.Status != http.StatusOK {
 		t.Fatalf("PATCH /users/me %v: %d %s", body, r.Status, r.Body)
 	}
-}
-
-type meBody struct {
-	User struct {
-		ID            string  `json:"id"`
-		Email         string  `json:"email"`
-		FirstName     string  `json:"first_name"`
-		LastName      string  `json:"last_name"`
-		Phone         *string `json:"phone"`
-		AvatarURL     *string `json:"avatar_url"`
-		Active        bool    `json:"active"`
-		Products      []struct{ ID, Name string }
-		ProductsTotal int `json:"products_total"`
-	} `json:"user"`
-}
-
-func getMe(t *testing.T, e *testenv.Env, token string) meBody {
-	t.Helper()
-	r := e.Do(http.MethodGet, userMePath, nil, token)
-	if r.Status != http.StatusOK {
-		t.Fatalf("GET /users/me: %d %s", r.Status, r.Body)
-	}
-	var out meBody
-	r.Decode(t, &out)
-	return out
 }
 
 func TestProfileScenarios(t *testing.T) {

@@ -212,517 +212,457 @@ func wrongCode(code string) string {
 	return "000000"
 }
 
-func runCodesContract(t *testing.T, newFixture codesFactory) {
+// codesCase is one rule of the code-store contract, run on a fresh fixture
+// built with opts.
+type codesCase struct {
+	name string
+	opts CodeOptions
+	run  func(t *testing.T, f *codesFixture)
+}
+
+// codesCases are the rules every code store keeps, memory or Redis.
+func codesCases() []codesCase {
 	ctx := context.Background()
 	base := CodeOptions{TTL: 10 * time.Minute, ResetTTL: 30 * time.Minute, MaxAttempts: 3}
-
-	t.Run("issue then consume once", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "register", email, []byte(`{"first_name":"Ada"}`))
-		got, err := f.codes.Consume(ctx, "register", email, code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != `{"first_name":"Ada"}` {
-			t.Fatalf("payload = %q", got)
-		}
-		_, err = f.codes.Consume(ctx, "register", email, code)
-		wantInvalid(t, err)
-		if f.events.count("register:issued") != 1 || f.events.count("register:verified") != 1 || f.events.count("register:failed") != 1 {
-			t.Fatalf("events = %v", f.events.events)
-		}
-	})
-
-	t.Run("nil payload", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "login", email, nil)
-		got, err := f.codes.Consume(ctx, "login", email, code)
-		if err != nil || len(got) != 0 {
-			t.Fatalf("Consume = %q, %v", got, err)
-		}
-	})
-
-	t.Run("new code replaces the old one", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		first := mustIssue(t, f, "login", email, nil)
-		second := mustIssue(t, f, "login", email, nil)
-		if first != second {
-			_, err := f.codes.Consume(ctx, "login", email, first)
-			wantInvalid(t, err)
-		}
-		if _, err := f.codes.Consume(ctx, "login", email, second); err != nil {
-			t.Fatal(err)
-		}
-	})
-
-	t.Run("wrong codes count until destroyed", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "login", email, nil)
-		wrongTries(t, f, "login", email, code, base.MaxAttempts-1)
-		if f.raw(f.prefix+"code:login:{"+email+"}") == nil {
-			t.Fatal("record gone before MaxAttempts")
-		}
-		_, err := f.codes.Consume(ctx, "login", email, wrongCode(code))
-		wantInvalid(t, err)
-		if f.raw(f.prefix+"code:login:{"+email+"}") != nil {
-			t.Fatal("record still stored after MaxAttempts")
-		}
-		_, err = f.codes.Consume(ctx, "login", email, code)
-		wantInvalid(t, err)
-		if n := f.events.count("login:destroyed"); n != 1 {
-			t.Fatalf("destroyed events = %d, want 1", n)
-		}
-		if n := f.events.count("login:failed"); n != base.MaxAttempts+1 {
-			t.Fatalf("failed events = %d, want %d", n, base.MaxAttempts+1)
-		}
-	})
-
-	t.Run("right code after some wrong ones", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "login", email, nil)
-		wrongTries(t, f, "login", email, code, base.MaxAttempts-1)
-		if _, err := f.codes.Consume(ctx, "login", email, code); err != nil {
-			t.Fatal(err)
-		}
-	})
-
-	t.Run("code for one email never verifies another", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		codeA := mustIssue(t, f, "login", email, nil)
-		codeB := mustIssue(t, f, "login", email2, nil)
-		for codeB == codeA {
-			codeB = mustIssue(t, f, "login", email2, nil)
-		}
-		_, err := f.codes.Consume(ctx, "login", email2, codeA)
-		wantInvalid(t, err)
-		if _, err := f.codes.Consume(ctx, "login", email, codeA); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.codes.Consume(ctx, "login", email2, codeB); err != nil {
-			t.Fatal(err)
-		}
-	})
-
-	t.Run("purposes are isolated", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "register", email, []byte("p"))
-		_, err := f.codes.Consume(ctx, "login", email, code)
-		wantInvalid(t, err)
-		_, err = f.codes.Consume(ctx, "admin_login", email, code)
-		wantInvalid(t, err)
-		if _, err := f.codes.Consume(ctx, "register", email, code); err != nil {
-			t.Fatal(err)
-		}
-	})
-
-	t.Run("expiry follows the injected clock", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "login", email, nil)
-		f.clock.Advance(base.TTL - time.Millisecond)
-		if err := f.codes.MarkVerified(ctx, "login", email, wrongCode(code)); !errors.Is(err, models.ErrInvalidCode) {
-			t.Fatalf("wrong code just before expiry: %v", err)
-		}
-		f.clock.Advance(time.Millisecond)
-		_, err := f.codes.Consume(ctx, "login", email, code)
-		wantInvalid(t, err)
-
-		code = mustIssue(t, f, "login", email, nil)
-		f.clock.Advance(base.TTL - time.Millisecond)
-		if _, err := f.codes.Consume(ctx, "login", email, code); err != nil {
-			t.Fatalf("code just before expiry: %v", err)
-		}
-	})
-
-	t.Run("cooldown rate limits issue and stores nothing", func(t *testing.T) {
-		t.Parallel()
-		opts := base
-		opts.Cooldown = time.Minute
-		f := newFixture(t, opts)
-		code := mustIssue(t, f, "login", email, nil)
-		_, err := f.codes.Issue(ctx, "login", email, nil)
-		wantRateLimited(t, err, time.Minute)
-
-		f.clock.Advance(20 * time.Second)
-		left, err := f.codes.CooldownLeft(ctx, "login", email)
-		if err != nil || left != 40*time.Second {
-			t.Fatalf("CooldownLeft = %s, %v; want 40s", left, err)
-		}
-		_, err = f.codes.Issue(ctx, "login", email, nil)
-		wantRateLimited(t, err, 40*time.Second)
-		if n := f.events.count("login:issued"); n != 1 {
-			t.Fatalf("issued events = %d, want 1", n)
-		}
-
-		// Other purposes and emails have their own cooldown.
-		mustIssue(t, f, "register", email, nil)
-		mustIssue(t, f, "login", email2, nil)
-
-		// The refused issues stored nothing: the first code still works.
-		if _, err := f.codes.Consume(ctx, "login", email, code); err != nil {
-			t.Fatal(err)
-		}
-		// Consuming does not end the cooldown.
-		_, err = f.codes.Issue(ctx, "login", email, nil)
-		wantRateLimited(t, err, 40*time.Second)
-
-		f.clock.Advance(40 * time.Second)
-		left, err = f.codes.CooldownLeft(ctx, "login", email)
-		if err != nil || left != 0 {
-			t.Fatalf("CooldownLeft after cooldown = %s, %v", left, err)
-		}
-		mustIssue(t, f, "login", email, nil)
-	})
-
-	t.Run("zero cooldown is off", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		mustIssue(t, f, "login", email, nil)
-		mustIssue(t, f, "login", email, nil)
-		left, err := f.codes.StartCooldown(ctx, "password", email)
-		if err != nil || left != 0 {
-			t.Fatalf("StartCooldown = %s, %v", left, err)
-		}
-		left, err = f.codes.CooldownLeft(ctx, "login", email)
-		if err != nil || left != 0 {
-			t.Fatalf("CooldownLeft = %s, %v", left, err)
-		}
-		if _, err := f.codes.Reissue(ctx, "login", email); err != nil {
-			t.Fatal(err)
-		}
-		if f.raw(f.prefix+"cooldown:login:{"+email+"}") != nil {
-			t.Fatal("cooldown key stored although cooldown is off")
-		}
-	})
-
-	t.Run("start cooldown alone", func(t *testing.T) {
-		t.Parallel()
-		opts := base
-		opts.Cooldown = time.Minute
-		f := newFixture(t, opts)
-		left, err := f.codes.StartCooldown(ctx, "password", email)
-		if err != nil || left != 0 {
-			t.Fatalf("first StartCooldown = %s, %v", left, err)
-		}
-		f.clock.Advance(15 * time.Second)
-		left, err = f.codes.StartCooldown(ctx, "password", email)
-		if err != nil || left != 45*time.Second {
-			t.Fatalf("second StartCooldown = %s, %v; want 45s", left, err)
-		}
-		// It was not restarted by the second call.
-		f.clock.Advance(15 * time.Second)
-		left, _ = f.codes.CooldownLeft(ctx, "password", email)
-		if left != 30*time.Second {
-			t.Fatalf("CooldownLeft = %s, want 30s", left)
-		}
-		_, err = f.codes.Issue(ctx, "password", email, nil)
-		wantRateLimited(t, err, 30*time.Second)
-		if f.raw(f.prefix+"code:password:{"+email+"}") != nil {
-			t.Fatal("StartCooldown or a refused Issue stored a code")
-		}
-		f.clock.Advance(30 * time.Second)
-		mustIssue(t, f, "password", email, nil)
-	})
-
-	t.Run("reissue keeps payload and resets attempts", func(t *testing.T) {
-		t.Parallel()
-		opts := base
-		opts.Cooldown = time.Minute
-		f := newFixture(t, opts)
-		old := mustIssue(t, f, "register", email, []byte(`{"pending":true}`))
-		for i := 0; i < opts.MaxAttempts-1; i++ {
-			_, err := f.codes.Consume(ctx, "register", email, wrongCode(old))
-			wantInvalid(t, err)
-		}
-		_, err := f.codes.Reissue(ctx, "register", email)
-		wantRateLimited(t, err, time.Minute)
-
-		f.clock.Advance(time.Minute)
-		code, err := f.codes.Reissue(ctx, "register", email)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !sixDigits.MatchString(code) {
-			t.Fatalf("code %q is not 6 digits", code)
-		}
-		_, err = f.codes.Reissue(ctx, "register", email)
-		wantRateLimited(t, err, time.Minute)
-
-		// The life is renewed from the reissue, not from the first issue.
-		f.clock.Advance(opts.TTL - time.Millisecond)
-		// Attempts were reset: MaxAttempts-1 wrong tries do not destroy it.
-		for i := 0; i < opts.MaxAttempts-1; i++ {
-			bad := wrongCode(code)
-			if i == 0 && old != code {
-				bad = old // the replaced code is wrong now
+	cooldown := base
+	cooldown.Cooldown = time.Minute
+	return []codesCase{
+		{"issue then consume once", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "register", email, []byte(`{"first_name":"Ada"}`))
+			got, err := f.codes.Consume(ctx, "register", email, code)
+			if err != nil {
+				t.Fatal(err)
 			}
-			_, err := f.codes.Consume(ctx, "register", email, bad)
+			if string(got) != `{"first_name":"Ada"}` {
+				t.Fatalf("payload = %q", got)
+			}
+			_, err = f.codes.Consume(ctx, "register", email, code)
 			wantInvalid(t, err)
-		}
-		got, err := f.codes.Consume(ctx, "register", email, code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != `{"pending":true}` {
-			t.Fatalf("payload = %q", got)
-		}
-		if n := f.events.count("register:issued"); n != 2 {
-			t.Fatalf("issued events = %d, want 2", n)
-		}
-	})
-
-	t.Run("reissue with nothing pending", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		_, err := f.codes.Reissue(ctx, "register", email)
-		wantInvalid(t, err)
-
-		code := mustIssue(t, f, "register", email, nil)
-		if _, err := f.codes.Consume(ctx, "register", email, code); err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.codes.Reissue(ctx, "register", email)
-		wantInvalid(t, err)
-
-		mustIssue(t, f, "register", email, nil)
-		f.clock.Advance(base.TTL)
-		_, err = f.codes.Reissue(ctx, "register", email)
-		wantInvalid(t, err)
-		if f.raw(f.prefix+"code:register:{"+email+"}") != nil {
-			t.Fatal("reissue revived an expired code")
-		}
-	})
-
-	t.Run("reissue with nothing pending does not start the cooldown", func(t *testing.T) {
-		t.Parallel()
-		opts := base
-		opts.Cooldown = time.Minute
-		f := newFixture(t, opts)
-		_, err := f.codes.Reissue(ctx, "login", email)
-		wantInvalid(t, err)
-		mustIssue(t, f, "login", email, nil)
-	})
-
-	t.Run("mark verified then consume verified", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "password", email, nil)
-
-		// A right but unverified code fails without using up attempts.
-		for i := 0; i < base.MaxAttempts+1; i++ {
-			_, err := f.codes.ConsumeVerified(ctx, "password", email, code)
+			if f.events.count("register:issued") != 1 || f.events.count("register:verified") != 1 || f.events.count("register:failed") != 1 {
+				t.Fatalf("events = %v", f.events.events)
+			}
+		}},
+		{"nil payload", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "login", email, nil)
+			got, err := f.codes.Consume(ctx, "login", email, code)
+			if err != nil || len(got) != 0 {
+				t.Fatalf("Consume = %q, %v", got, err)
+			}
+		}},
+		{"new code replaces the old one", base, func(t *testing.T, f *codesFixture) {
+			first := mustIssue(t, f, "login", email, nil)
+			second := mustIssue(t, f, "login", email, nil)
+			if first != second {
+				_, err := f.codes.Consume(ctx, "login", email, first)
+				wantInvalid(t, err)
+			}
+			if _, err := f.codes.Consume(ctx, "login", email, second); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"wrong codes count until destroyed", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "login", email, nil)
+			wrongTries(t, f, "login", email, code, base.MaxAttempts-1)
+			if f.raw(f.prefix+"code:login:{"+email+"}") == nil {
+				t.Fatal("record gone before MaxAttempts")
+			}
+			_, err := f.codes.Consume(ctx, "login", email, wrongCode(code))
 			wantInvalid(t, err)
-		}
-		wantInvalid(t, f.codes.MarkVerified(ctx, "password", email, wrongCode(code)))
-		if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-		// Verified codes outlive CODE_TTL: they last ResetTTL from verification.
-		f.clock.Advance(base.TTL + time.Minute)
-		_, err := f.codes.ConsumeVerified(ctx, "password", email, wrongCode(code))
-		wantInvalid(t, err)
-		if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.codes.ConsumeVerified(ctx, "password", email, code)
-		wantInvalid(t, err)
-	})
+			if f.raw(f.prefix+"code:login:{"+email+"}") != nil {
+				t.Fatal("record still stored after MaxAttempts")
+			}
+			_, err = f.codes.Consume(ctx, "login", email, code)
+			wantInvalid(t, err)
+			if n := f.events.count("login:destroyed"); n != 1 {
+				t.Fatalf("destroyed events = %d, want 1", n)
+			}
+			if n := f.events.count("login:failed"); n != base.MaxAttempts+1 {
+				t.Fatalf("failed events = %d, want %d", n, base.MaxAttempts+1)
+			}
+		}},
+		{"right code after some wrong ones", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "login", email, nil)
+			wrongTries(t, f, "login", email, code, base.MaxAttempts-1)
+			if _, err := f.codes.Consume(ctx, "login", email, code); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"code for one email never verifies another", base, func(t *testing.T, f *codesFixture) {
+			codeA := mustIssue(t, f, "login", email, nil)
+			codeB := mustIssue(t, f, "login", email2, nil)
+			for codeB == codeA {
+				codeB = mustIssue(t, f, "login", email2, nil)
+			}
+			_, err := f.codes.Consume(ctx, "login", email2, codeA)
+			wantInvalid(t, err)
+			if _, err := f.codes.Consume(ctx, "login", email, codeA); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.codes.Consume(ctx, "login", email2, codeB); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"purposes are isolated", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "register", email, []byte("p"))
+			_, err := f.codes.Consume(ctx, "login", email, code)
+			wantInvalid(t, err)
+			_, err = f.codes.Consume(ctx, "admin_login", email, code)
+			wantInvalid(t, err)
+			if _, err := f.codes.Consume(ctx, "register", email, code); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"expiry follows the injected clock", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "login", email, nil)
+			f.clock.Advance(base.TTL - time.Millisecond)
+			if err := f.codes.MarkVerified(ctx, "login", email, wrongCode(code)); !errors.Is(err, models.ErrInvalidCode) {
+				t.Fatalf("wrong code just before expiry: %v", err)
+			}
+			f.clock.Advance(time.Millisecond)
+			_, err := f.codes.Consume(ctx, "login", email, code)
+			wantInvalid(t, err)
 
-	t.Run("verified code expires after reset ttl", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "password", email, nil)
-		if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-		f.clock.Advance(base.ResetTTL)
-		_, err := f.codes.ConsumeVerified(ctx, "password", email, code)
-		wantInvalid(t, err)
-	})
+			code = mustIssue(t, f, "login", email, nil)
+			f.clock.Advance(base.TTL - time.Millisecond)
+			if _, err := f.codes.Consume(ctx, "login", email, code); err != nil {
+				t.Fatalf("code just before expiry: %v", err)
+			}
+		}},
+		{"cooldown rate limits issue and stores nothing", cooldown, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "login", email, nil)
+			_, err := f.codes.Issue(ctx, "login", email, nil)
+			wantRateLimited(t, err, time.Minute)
 
-	t.Run("wrong tries while verified still count", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "password", email, nil)
-		if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < base.MaxAttempts; i++ {
+			f.clock.Advance(20 * time.Second)
+			left, err := f.codes.CooldownLeft(ctx, "login", email)
+			if err != nil || left != 40*time.Second {
+				t.Fatalf("CooldownLeft = %s, %v; want 40s", left, err)
+			}
+			_, err = f.codes.Issue(ctx, "login", email, nil)
+			wantRateLimited(t, err, 40*time.Second)
+			if n := f.events.count("login:issued"); n != 1 {
+				t.Fatalf("issued events = %d, want 1", n)
+			}
+
+			// Other purposes and emails have their own cooldown.
+			mustIssue(t, f, "register", email, nil)
+			mustIssue(t, f, "login", email2, nil)
+
+			// The refused issues stored nothing: the first code still works.
+			if _, err := f.codes.Consume(ctx, "login", email, code); err != nil {
+				t.Fatal(err)
+			}
+			// Consuming does not end the cooldown.
+			_, err = f.codes.Issue(ctx, "login", email, nil)
+			wantRateLimited(t, err, 40*time.Second)
+
+			f.clock.Advance(40 * time.Second)
+			left, err = f.codes.CooldownLeft(ctx, "login", email)
+			if err != nil || left != 0 {
+				t.Fatalf("CooldownLeft after cooldown = %s, %v", left, err)
+			}
+			mustIssue(t, f, "login", email, nil)
+		}},
+		{"zero cooldown is off", base, func(t *testing.T, f *codesFixture) {
+			mustIssue(t, f, "login", email, nil)
+			mustIssue(t, f, "login", email, nil)
+			left, err := f.codes.StartCooldown(ctx, "password", email)
+			if err != nil || left != 0 {
+				t.Fatalf("StartCooldown = %s, %v", left, err)
+			}
+			left, err = f.codes.CooldownLeft(ctx, "login", email)
+			if err != nil || left != 0 {
+				t.Fatalf("CooldownLeft = %s, %v", left, err)
+			}
+			if _, err := f.codes.Reissue(ctx, "login", email); err != nil {
+				t.Fatal(err)
+			}
+			if f.raw(f.prefix+"cooldown:login:{"+email+"}") != nil {
+				t.Fatal("cooldown key stored although cooldown is off")
+			}
+		}},
+		{"start cooldown alone", cooldown, func(t *testing.T, f *codesFixture) {
+			left, err := f.codes.StartCooldown(ctx, "password", email)
+			if err != nil || left != 0 {
+				t.Fatalf("first StartCooldown = %s, %v", left, err)
+			}
+			f.clock.Advance(15 * time.Second)
+			left, err = f.codes.StartCooldown(ctx, "password", email)
+			if err != nil || left != 45*time.Second {
+				t.Fatalf("second StartCooldown = %s, %v; want 45s", left, err)
+			}
+			// It was not restarted by the second call.
+			f.clock.Advance(15 * time.Second)
+			left, _ = f.codes.CooldownLeft(ctx, "password", email)
+			if left != 30*time.Second {
+				t.Fatalf("CooldownLeft = %s, want 30s", left)
+			}
+			_, err = f.codes.Issue(ctx, "password", email, nil)
+			wantRateLimited(t, err, 30*time.Second)
+			if f.raw(f.prefix+"code:password:{"+email+"}") != nil {
+				t.Fatal("StartCooldown or a refused Issue stored a code")
+			}
+			f.clock.Advance(30 * time.Second)
+			mustIssue(t, f, "password", email, nil)
+		}},
+		{"reissue keeps payload and resets attempts", cooldown, func(t *testing.T, f *codesFixture) {
+			opts := cooldown
+			old := mustIssue(t, f, "register", email, []byte(`{"pending":true}`))
+			for i := 0; i < opts.MaxAttempts-1; i++ {
+				_, err := f.codes.Consume(ctx, "register", email, wrongCode(old))
+				wantInvalid(t, err)
+			}
+			_, err := f.codes.Reissue(ctx, "register", email)
+			wantRateLimited(t, err, time.Minute)
+
+			f.clock.Advance(time.Minute)
+			code, err := f.codes.Reissue(ctx, "register", email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sixDigits.MatchString(code) {
+				t.Fatalf("code %q is not 6 digits", code)
+			}
+			_, err = f.codes.Reissue(ctx, "register", email)
+			wantRateLimited(t, err, time.Minute)
+
+			// The life is renewed from the reissue, not from the first issue.
+			f.clock.Advance(opts.TTL - time.Millisecond)
+			// Attempts were reset: MaxAttempts-1 wrong tries do not destroy it.
+			for i := 0; i < opts.MaxAttempts-1; i++ {
+				bad := wrongCode(code)
+				if i == 0 && old != code {
+					bad = old // the replaced code is wrong now
+				}
+				_, err := f.codes.Consume(ctx, "register", email, bad)
+				wantInvalid(t, err)
+			}
+			got, err := f.codes.Consume(ctx, "register", email, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != `{"pending":true}` {
+				t.Fatalf("payload = %q", got)
+			}
+			if n := f.events.count("register:issued"); n != 2 {
+				t.Fatalf("issued events = %d, want 2", n)
+			}
+		}},
+		{"reissue with nothing pending", base, func(t *testing.T, f *codesFixture) {
+			_, err := f.codes.Reissue(ctx, "register", email)
+			wantInvalid(t, err)
+
+			code := mustIssue(t, f, "register", email, nil)
+			if _, err := f.codes.Consume(ctx, "register", email, code); err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.codes.Reissue(ctx, "register", email)
+			wantInvalid(t, err)
+
+			mustIssue(t, f, "register", email, nil)
+			f.clock.Advance(base.TTL)
+			_, err = f.codes.Reissue(ctx, "register", email)
+			wantInvalid(t, err)
+			if f.raw(f.prefix+"code:register:{"+email+"}") != nil {
+				t.Fatal("reissue revived an expired code")
+			}
+		}},
+		{"reissue with nothing pending does not start the cooldown", cooldown, func(t *testing.T, f *codesFixture) {
+			_, err := f.codes.Reissue(ctx, "login", email)
+			wantInvalid(t, err)
+			mustIssue(t, f, "login", email, nil)
+		}},
+		{"mark verified then consume verified", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "password", email, nil)
+
+			// A right but unverified code fails without using up attempts.
+			for i := 0; i < base.MaxAttempts+1; i++ {
+				_, err := f.codes.ConsumeVerified(ctx, "password", email, code)
+				wantInvalid(t, err)
+			}
+			wantInvalid(t, f.codes.MarkVerified(ctx, "password", email, wrongCode(code)))
+			if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+			// Verified codes outlive CODE_TTL: they last ResetTTL from verification.
+			f.clock.Advance(base.TTL + time.Minute)
 			_, err := f.codes.ConsumeVerified(ctx, "password", email, wrongCode(code))
 			wantInvalid(t, err)
-		}
-		_, err := f.codes.ConsumeVerified(ctx, "password", email, code)
-		wantInvalid(t, err)
-	})
-
-	t.Run("reissue clears verified", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "password", email, nil)
-		if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-		code, err := f.codes.Reissue(ctx, "password", email)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.codes.ConsumeVerified(ctx, "password", email, code)
-		wantInvalid(t, err)
-		if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-	})
-
-	t.Run("discard removes code and cooldown", func(t *testing.T) {
-		t.Parallel()
-		opts := base
-		opts.Cooldown = time.Minute
-		f := newFixture(t, opts)
-		code := mustIssue(t, f, "login", email, nil)
-		if err := f.codes.Discard(ctx, "login", email); err != nil {
-			t.Fatal(err)
-		}
-		_, err := f.codes.Consume(ctx, "login", email, code)
-		wantInvalid(t, err)
-		left, err := f.codes.CooldownLeft(ctx, "login", email)
-		if err != nil || left != 0 {
-			t.Fatalf("CooldownLeft after Discard = %s, %v", left, err)
-		}
-		mustIssue(t, f, "login", email, nil)
-		if err := f.codes.Discard(ctx, "login", email2); err != nil {
-			t.Fatalf("Discard of nothing: %v", err)
-		}
-	})
-
-	t.Run("restore puts a consumed code back", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "register", email, []byte(`{"first_name":"Ada"}`))
-		// Wrong tries before the consume do not follow the code back.
-		wrongTries(t, f, "register", email, code, base.MaxAttempts-1)
-		payload, err := f.codes.Consume(ctx, "register", email, code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := f.codes.Restore(ctx, "register", email, code, payload, false); err != nil || !ok {
-			t.Fatalf("Restore = %v, %v", ok, err)
-		}
-		wrongTries(t, f, "register", email, code, base.MaxAttempts-1)
-		got, err := f.codes.Consume(ctx, "register", email, code)
-		if err != nil || string(got) != `{"first_name":"Ada"}` {
-			t.Fatalf("Consume after Restore = %q, %v", got, err)
-		}
-		// The restored code lives a fresh TTL, by the injected clock.
-		if _, err := f.codes.Restore(ctx, "register", email, code, payload, false); err != nil {
-			t.Fatal(err)
-		}
-		f.clock.Advance(base.TTL + time.Second)
-		_, err = f.codes.Consume(ctx, "register", email, code)
-		wantInvalid(t, err)
-	})
-
-	t.Run("restore never replaces a newer code", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		old := mustIssue(t, f, "login", email, nil)
-		if _, err := f.codes.Consume(ctx, "login", email, old); err != nil {
-			t.Fatal(err)
-		}
-		fresh := mustIssue(t, f, "login", email, nil)
-		if ok, err := f.codes.Restore(ctx, "login", email, old, nil, false); err != nil || ok {
-			t.Fatalf("Restore over a live code = %v, %v", ok, err)
-		}
-		if old != fresh {
-			_, err := f.codes.Consume(ctx, "login", email, old)
+			if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.codes.ConsumeVerified(ctx, "password", email, code)
 			wantInvalid(t, err)
-		}
-		if _, err := f.codes.Consume(ctx, "login", email, fresh); err != nil {
-			t.Fatalf("the newer code stopped working: %v", err)
-		}
-	})
+		}},
+		{"verified code expires after reset ttl", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "password", email, nil)
+			if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(base.ResetTTL)
+			_, err := f.codes.ConsumeVerified(ctx, "password", email, code)
+			wantInvalid(t, err)
+		}},
+		{"wrong tries while verified still count", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "password", email, nil)
+			if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < base.MaxAttempts; i++ {
+				_, err := f.codes.ConsumeVerified(ctx, "password", email, wrongCode(code))
+				wantInvalid(t, err)
+			}
+			_, err := f.codes.ConsumeVerified(ctx, "password", email, code)
+			wantInvalid(t, err)
+		}},
+		{"reissue clears verified", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "password", email, nil)
+			if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+			code, err := f.codes.Reissue(ctx, "password", email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.codes.ConsumeVerified(ctx, "password", email, code)
+			wantInvalid(t, err)
+			if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"discard removes code and cooldown", cooldown, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "login", email, nil)
+			if err := f.codes.Discard(ctx, "login", email); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.codes.Consume(ctx, "login", email, code)
+			wantInvalid(t, err)
+			left, err := f.codes.CooldownLeft(ctx, "login", email)
+			if err != nil || left != 0 {
+				t.Fatalf("CooldownLeft after Discard = %s, %v", left, err)
+			}
+			mustIssue(t, f, "login", email, nil)
+			if err := f.codes.Discard(ctx, "login", email2); err != nil {
+				t.Fatalf("Discard of nothing: %v", err)
+			}
+		}},
+		{"restore puts a consumed code back", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "register", email, []byte(`{"first_name":"Ada"}`))
+			// Wrong tries before the consume do not follow the code back.
+			wrongTries(t, f, "register", email, code, base.MaxAttempts-1)
+			payload, err := f.codes.Consume(ctx, "register", email, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := f.codes.Restore(ctx, "register", email, code, payload, false); err != nil || !ok {
+				t.Fatalf("Restore = %v, %v", ok, err)
+			}
+			wrongTries(t, f, "register", email, code, base.MaxAttempts-1)
+			got, err := f.codes.Consume(ctx, "register", email, code)
+			if err != nil || string(got) != `{"first_name":"Ada"}` {
+				t.Fatalf("Consume after Restore = %q, %v", got, err)
+			}
+			// The restored code lives a fresh TTL, by the injected clock.
+			if _, err := f.codes.Restore(ctx, "register", email, code, payload, false); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(base.TTL + time.Second)
+			_, err = f.codes.Consume(ctx, "register", email, code)
+			wantInvalid(t, err)
+		}},
+		{"restore never replaces a newer code", base, func(t *testing.T, f *codesFixture) {
+			old := mustIssue(t, f, "login", email, nil)
+			if _, err := f.codes.Consume(ctx, "login", email, old); err != nil {
+				t.Fatal(err)
+			}
+			fresh := mustIssue(t, f, "login", email, nil)
+			if ok, err := f.codes.Restore(ctx, "login", email, old, nil, false); err != nil || ok {
+				t.Fatalf("Restore over a live code = %v, %v", ok, err)
+			}
+			if old != fresh {
+				_, err := f.codes.Consume(ctx, "login", email, old)
+				wantInvalid(t, err)
+			}
+			if _, err := f.codes.Consume(ctx, "login", email, fresh); err != nil {
+				t.Fatalf("the newer code stopped working: %v", err)
+			}
+		}},
+		{"restore keeps a verified code verified", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "password", email, nil)
+			if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := f.codes.Restore(ctx, "password", email, code, nil, true); err != nil || !ok {
+				t.Fatalf("Restore = %v, %v", ok, err)
+			}
+			f.clock.Advance(base.TTL + time.Minute) // verified codes last ResetTTL
+			if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
+				t.Fatalf("ConsumeVerified after Restore: %v", err)
+			}
+		}},
+		{"parallel consume succeeds exactly once", base, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "login", email, []byte("once"))
+			var wins, invalid atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range 20 {
+				wg.Go(func() {
+					<-start
+					_, err := f.codes.Consume(ctx, "login", email, code)
+					switch {
+					case err == nil:
+						wins.Add(1)
+					case errors.Is(err, models.ErrInvalidCode):
+						invalid.Add(1)
+					default:
+						t.Errorf("Consume: %v", err)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if wins.Load() != 1 || invalid.Load() != 19 {
+				t.Fatalf("wins = %d, invalid = %d; want 1 and 19", wins.Load(), invalid.Load())
+			}
+		}},
+		{"stored value holds a keyed hash, not the code", cooldown, func(t *testing.T, f *codesFixture) {
+			code := mustIssue(t, f, "register", email, []byte(`{"x":1}`))
+			raw := f.raw(f.prefix + "code:register:{" + email + "}")
+			if raw == nil {
+				t.Fatalf("no value at %q", f.prefix+"code:register:{"+email+"}")
+			}
+			if strings.Contains(string(raw), code) {
+				t.Fatalf("stored value %s contains the code %s", raw, code)
+			}
+			if !strings.Contains(string(raw), f.codes.hash("register", email, code)) {
+				t.Fatalf("stored value %s lacks the keyed hash", raw)
+			}
+			if f.raw(f.prefix+"cooldown:register:{"+email+"}") == nil {
+				t.Fatal("no cooldown key")
+			}
+			// Another secret gives another hash: the hash is keyed.
+			other := NewMemoryCodes(CodeOptions{Secret: []byte("another secret")})
+			if other.hash("register", email, code) == f.codes.hash("register", email, code) {
+				t.Fatal("hash does not depend on the secret")
+			}
+		}},
+	}
+}
 
-	t.Run("restore keeps a verified code verified", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "password", email, nil)
-		if err := f.codes.MarkVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := f.codes.Restore(ctx, "password", email, code, nil, true); err != nil || !ok {
-			t.Fatalf("Restore = %v, %v", ok, err)
-		}
-		f.clock.Advance(base.TTL + time.Minute) // verified codes last ResetTTL
-		if _, err := f.codes.ConsumeVerified(ctx, "password", email, code); err != nil {
-			t.Fatalf("ConsumeVerified after Restore: %v", err)
-		}
-	})
-
-	t.Run("parallel consume succeeds exactly once", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, base)
-		code := mustIssue(t, f, "login", email, []byte("once"))
-		var wins, invalid atomic.Int32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range 20 {
-			wg.Go(func() {
-				<-start
-				_, err := f.codes.Consume(ctx, "login", email, code)
-				switch {
-				case err == nil:
-					wins.Add(1)
-				case errors.Is(err, models.ErrInvalidCode):
-					invalid.Add(1)
-				default:
-					t.Errorf("Consume: %v", err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if wins.Load() != 1 || invalid.Load() != 19 {
-			t.Fatalf("wins = %d, invalid = %d; want 1 and 19", wins.Load(), invalid.Load())
-		}
-	})
-
-	t.Run("stored value holds a keyed hash, not the code", func(t *testing.T) {
-		t.Parallel()
-		opts := base
-		opts.Cooldown = time.Minute
-		f := newFixture(t, opts)
-		code := mustIssue(t, f, "register", email, []byte(`{"x":1}`))
-		raw := f.raw(f.prefix + "code:register:{" + email + "}")
-		if raw == nil {
-			t.Fatalf("no value at %q", f.prefix+"code:register:{"+email+"}")
-		}
-		if strings.Contains(string(raw), code) {
-			t.Fatalf("stored value %s contains the code %s", raw, code)
-		}
-		if !strings.Contains(string(raw), f.codes.hash("register", email, code)) {
-			t.Fatalf("stored value %s lacks the keyed hash", raw)
-		}
-		if f.raw(f.prefix+"cooldown:register:{"+email+"}") == nil {
-			t.Fatal("no cooldown key")
-		}
-		// Another secret gives another hash: the hash is keyed.
-		other := NewMemoryCodes(CodeOptions{Secret: []byte("another secret")})
-		if other.hash("register", email, code) == f.codes.hash("register", email, code) {
-			t.Fatal("hash does not depend on the secret")
-		}
-	})
+// runCodesContract runs every case in parallel, each on its own fixture.
+func runCodesContract(t *testing.T, newFixture codesFactory) {
+	for _, c := range codesCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, newFixture(t, c.opts))
+		})
+	}
 }
 
 func TestCodesAreUniformDigits(t *testing.T) {
