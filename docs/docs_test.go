@@ -22,8 +22,10 @@ import (
 )
 
 // undocumented are the routed paths the spec leaves out on purpose, by
-// prefix: the reference's own assets, uploaded files and the profiler.
-var undocumented = []string{"/docs/", "/uploads/", "/debug/"}
+// prefix: the reference's own assets, uploaded files, the profiler, and the
+// admin dashboard's HTML pages (a web app over the same flows, described in
+// the README, not part of the JSON API).
+var undocumented = []string{"/docs/", "/uploads/", "/debug/", "/admin/"}
 
 // routed asks the router for its routes, as the spec names them: API routes
 // relative to the /api/v1 server, operational ones (true) at the root, and
