@@ -151,7 +151,7 @@ func storedUser(t *testing.T, e *testenv.Env) *models.User {
 
 func getMe(t *testing.T, e *testenv.Env, token string) meBody {
 	t.Helper()
-	r := e.Do(http.MethodGet, userMePath, nil, token)
+	r := e.Do(http.MethodGet, pathMe, nil, token)
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET /users/me: %d %s", r.Status, r.Body)
 	}
@@ -285,11 +285,6 @@ func notices(t *testing.T, e *testenv.Env, email string) []string {
 }
 
 const avatarPath = "/api/v1/users/me/avatar"
-
-const (
-	userMePath       = "/api/v1/users/me"
-	userPasswordPath = "/api/v1/users/me/password"
-)
 
 type meBody struct {
 	User struct {

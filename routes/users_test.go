@@ -14,7 +14,7 @@ import (
 // patchMe changes the profile in a Setup, failing the test if it does not work.
 func patchMe(t *testing.T, e *testenv.Env, body map[string]any) {
 	t.Helper()
-	if r := e.Do(http.MethodPatch, userMePath, body, userToken(e)); r.Status != http.StatusOK {
+	if r := e.Do(http.MethodPatch, pathMe, body, userToken(e)); r.Status != http.StatusOK {
 		t.Fatalf("PATCH /users/me %v: %d %s", body, r.Status, r.Body)
 	}
 }
@@ -22,13 +22,13 @@ func patchMe(t *testing.T, e *testenv.Env, body map[string]any) {
 func TestProfileScenarios(t *testing.T) {
 	ok := func(body map[string]any) func(e *testenv.Env) any { return func(*testenv.Env) any { return body } }
 	testenv.Run(t, []testenv.Scenario{
-		{Name: "no token", Method: "PATCH", Path: userMePath, Body: ok(map[string]any{"first_name": "A"}), Status: 401, Code: "unauthorized"},
+		{Name: "no token", Method: "PATCH", Path: pathMe, Body: ok(map[string]any{"first_name": "A"}), Status: 401, Code: "unauthorized"},
 		{
-			Name: "admin token", Method: "PATCH", Path: userMePath, Body: ok(map[string]any{"first_name": "A"}),
+			Name: "admin token", Method: "PATCH", Path: pathMe, Body: ok(map[string]any{"first_name": "A"}),
 			Token: adminTokenFor, Status: 403, Code: "forbidden",
 		},
 		{
-			Name: "unicode names kept exactly", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "unicode names kept exactly", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body:   ok(map[string]any{"first_name": "Oʻgʻiloy", "last_name": "Ёқубов"}),
 			Status: 200, Has: []string{`"first_name":"Oʻgʻiloy"`, `"last_name":"Ёқубов"`},
 			After: func(t *testing.T, e *testenv.Env, _ *testenv.Response) {
@@ -42,12 +42,12 @@ func TestProfileScenarios(t *testing.T) {
 			},
 		},
 		{
-			Name: "only the fields sent change", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "only the fields sent change", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body:   ok(map[string]any{"last_name": "  Karimova  "}),
 			Status: 200, Has: []string{`"first_name":"Test"`, `"last_name":"Karimova"`, `"phone":null`},
 		},
 		{
-			Name: "phone set", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "phone set", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: ok(map[string]any{"phone": "+998 90 123 45 67"}), Status: 200, Has: []string{`"phone":"+998 90 123 45 67"`},
 		},
 		{
@@ -56,7 +56,7 @@ func TestProfileScenarios(t *testing.T) {
 				signedIn(t, e)
 				patchMe(t, e, map[string]any{"phone": "+998901234567"})
 			},
-			Method: "PATCH", Path: userMePath, Token: userToken, Body: ok(map[string]any{"phone": nil}),
+			Method: "PATCH", Path: pathMe, Token: userToken, Body: ok(map[string]any{"phone": nil}),
 			Status: 200, Has: []string{`"phone":null`, `"first_name":"Test"`},
 			After: func(t *testing.T, e *testenv.Env, _ *testenv.Response) {
 				if u := storedUser(t, e); u.Phone != nil {
@@ -70,19 +70,19 @@ func TestProfileScenarios(t *testing.T) {
 				signedIn(t, e)
 				patchMe(t, e, map[string]any{"phone": "+998901234567"})
 			},
-			Method: "PATCH", Path: userMePath, Token: userToken, Body: ok(map[string]any{"phone": " "}),
+			Method: "PATCH", Path: pathMe, Token: userToken, Body: ok(map[string]any{"phone": " "}),
 			Status: 200, Has: []string{`"phone":null`},
 		},
 		{
-			Name: "empty body changes nothing", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "empty body changes nothing", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: ok(map[string]any{}), Status: 200, Has: []string{`"first_name":"Test"`, `"last_name":"User"`},
 		},
 		{
-			Name: "a name of 100 letters of two bytes each", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "a name of 100 letters of two bytes each", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: ok(map[string]any{"first_name": strings.Repeat("ё", 100)}), Status: 200,
 		},
 		{
-			Name: "validation names each field", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "validation names each field", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body:   ok(map[string]any{"first_name": "   ", "last_name": strings.Repeat("ё", 101), "phone": "call me"}),
 			Status: 400, Code: "validation_failed",
 			Has: []string{`"first_name":"must not be empty"`, `"last_name":"must be at most 100 characters"`, `"phone":`},
@@ -93,26 +93,26 @@ func TestProfileScenarios(t *testing.T) {
 			},
 		},
 		{
-			Name: "null name", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "null name", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: ok(map[string]any{"first_name": nil}), Status: 400, Code: "validation_failed", Has: []string{`"first_name":"must not be null"`},
 		},
 		{
-			Name: "name of the wrong type", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "name of the wrong type", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: ok(map[string]any{"first_name": 42}), Status: 400, Code: "validation_failed", Has: []string{`"first_name"`},
 		},
 		{
-			Name: "not JSON", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "not JSON", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: func(*testenv.Env) any { return "{first_name:" }, Status: 400, Code: "validation_failed",
 		},
 		{
-			Name: "body over 1 MiB", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "body over 1 MiB", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: func(*testenv.Env) any {
 				return `{"first_name":"` + strings.Repeat("a", 1<<20) + `"}`
 			},
 			Status: 413, Code: "payload_too_large",
 		},
 		{
-			Name: "email is immutable and nothing changes", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "email is immutable and nothing changes", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: func(e *testenv.Env) any {
 				return map[string]any{"first_name": "Changed", "email": e.Email("other")}
 			},
@@ -125,16 +125,16 @@ func TestProfileScenarios(t *testing.T) {
 			},
 		},
 		{
-			Name: "even the same email is refused", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "even the same email is refused", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body:   func(e *testenv.Env) any { return map[string]any{"email": e.Vars()["email"]} },
 			Status: 400, Code: "email_immutable",
 		},
 		{
-			Name: "a null email is refused too", Setup: signedIn, Method: "PATCH", Path: userMePath, Token: userToken,
+			Name: "a null email is refused too", Setup: signedIn, Method: "PATCH", Path: pathMe, Token: userToken,
 			Body: ok(map[string]any{"email": nil}), Status: 400, Code: "email_immutable",
 		},
 		{
-			Name: "admin token on me", Method: "GET", Path: userMePath, Token: adminTokenFor, Status: 403, Code: "forbidden",
+			Name: "admin token on me", Method: "GET", Path: pathMe, Token: adminTokenFor, Status: 403, Code: "forbidden",
 		},
 	})
 }
@@ -145,44 +145,44 @@ func TestChangePasswordScenarios(t *testing.T) {
 		return func(*testenv.Env) any { return map[string]any{"current_password": current, "new_password": next} }
 	}
 	testenv.Run(t, []testenv.Scenario{
-		{Name: "no token", Method: "PUT", Path: userPasswordPath, Body: change(testenv.Password, newPassword), Status: 401, Code: "unauthorized"},
+		{Name: "no token", Method: "PUT", Path: pathChangePassword, Body: change(testenv.Password, newPassword), Status: 401, Code: "unauthorized"},
 		{
-			Name: "admin token", Method: "PUT", Path: userPasswordPath, Body: change(testenv.Password, newPassword),
+			Name: "admin token", Method: "PUT", Path: pathChangePassword, Body: change(testenv.Password, newPassword),
 			Token: adminTokenFor, Status: 403, Code: "forbidden",
 		},
 		{
-			Name: "wrong current password", Setup: signedIn, Method: "PUT", Path: userPasswordPath, Token: userToken,
+			Name: "wrong current password", Setup: signedIn, Method: "PUT", Path: pathChangePassword, Token: userToken,
 			Body: change("not the password", newPassword), Status: 400, Code: "invalid_credentials",
 			After: func(t *testing.T, e *testenv.Env, _ *testenv.Response) {
 				getMe(t, e, userToken(e)) // the token still works
 			},
 		},
 		{
-			Name: "new password too short", Setup: signedIn, Method: "PUT", Path: userPasswordPath, Token: userToken,
+			Name: "new password too short", Setup: signedIn, Method: "PUT", Path: pathChangePassword, Token: userToken,
 			Body: change(testenv.Password, "short"), Status: 400, Code: "validation_failed", Has: []string{`"new_password"`},
 		},
 		{
-			Name: "new password over 72 bytes", Setup: signedIn, Method: "PUT", Path: userPasswordPath, Token: userToken,
+			Name: "new password over 72 bytes", Setup: signedIn, Method: "PUT", Path: pathChangePassword, Token: userToken,
 			Body: change(testenv.Password, strings.Repeat("ё", 37)), Status: 400, Code: "validation_failed", Has: []string{`"new_password"`},
 		},
 		{
-			Name: "missing fields", Setup: signedIn, Method: "PUT", Path: userPasswordPath, Token: userToken,
+			Name: "missing fields", Setup: signedIn, Method: "PUT", Path: pathChangePassword, Token: userToken,
 			Body: func(*testenv.Env) any { return map[string]any{} }, Status: 400, Code: "validation_failed",
 			Has: []string{`"current_password":"is required"`, `"new_password":"is required"`},
 		},
 		{
-			Name: "body over 1 MiB", Setup: signedIn, Method: "PUT", Path: userPasswordPath, Token: userToken,
+			Name: "body over 1 MiB", Setup: signedIn, Method: "PUT", Path: pathChangePassword, Token: userToken,
 			Body: func(*testenv.Env) any {
 				return `{"current_password":"` + strings.Repeat("p", 1<<20) + `"}`
 			},
 			Status: 413, Code: "payload_too_large",
 		},
 		{
-			Name: "new password of exactly 72 bytes", Setup: signedIn, Method: "PUT", Path: userPasswordPath, Token: userToken,
+			Name: "new password of exactly 72 bytes", Setup: signedIn, Method: "PUT", Path: pathChangePassword, Token: userToken,
 			Body: change(testenv.Password, strings.Repeat("ё", 36)), Status: 200, Has: []string{`"token_type":"Bearer"`},
 		},
 		{
-			Name: "changed: fresh token, every older one revoked", Setup: signedIn, Method: "PUT", Path: userPasswordPath, Token: userToken,
+			Name: "changed: fresh token, every older one revoked", Setup: signedIn, Method: "PUT", Path: pathChangePassword, Token: userToken,
 			Body:   change(testenv.Password, newPassword),
 			Status: 200, Has: []string{`"token":`, `"token_type":"Bearer"`, `"expires_in":900`, `"refresh_token":`, `"user":{`},
 			HasNot: []string{"password_hash", newPassword},
@@ -192,7 +192,7 @@ func TestChangePasswordScenarios(t *testing.T) {
 				}
 				r.Decode(t, &out)
 				addr := e.Vars()["email"]
-				if r := e.Do("GET", userMePath, nil, userToken(e)); r.Status != 401 || r.ErrorCode() != "unauthorized" {
+				if r := e.Do("GET", pathMe, nil, userToken(e)); r.Status != 401 || r.ErrorCode() != "unauthorized" {
 					t.Fatalf("the token used for the change still works: %d %s", r.Status, r.Body)
 				}
 				getMe(t, e, out.Token)
@@ -215,12 +215,12 @@ func TestChangePasswordRevokesOtherSessions(t *testing.T) {
 	addr := e.Email("devices")
 	phone := e.RegisterUser(addr)
 	laptop := e.Login(addr, testenv.Password)
-	r := e.Do("PUT", userPasswordPath, map[string]any{"current_password": testenv.Password, "new_password": "a brand new passphrase"}, laptop)
+	r := e.Do("PUT", pathChangePassword, map[string]any{"current_password": testenv.Password, "new_password": "a brand new passphrase"}, laptop)
 	if r.Status != 200 {
 		t.Fatalf("change: %d %s", r.Status, r.Body)
 	}
 	for name, tok := range map[string]string{"phone": phone, "laptop": laptop} {
-		if r := e.Do("GET", userMePath, nil, tok); r.Status != 401 {
+		if r := e.Do("GET", pathMe, nil, tok); r.Status != 401 {
 			t.Errorf("%s token after the change: %d %s", name, r.Status, r.Body)
 		}
 	}
@@ -228,8 +228,8 @@ func TestChangePasswordRevokesOtherSessions(t *testing.T) {
 
 func TestDeleteMeScenarios(t *testing.T) {
 	testenv.Run(t, []testenv.Scenario{
-		{Name: "no token", Method: "DELETE", Path: userMePath, Status: 401, Code: "unauthorized"},
-		{Name: "admin token", Method: "DELETE", Path: userMePath, Token: adminTokenFor, Status: 403, Code: "forbidden"},
+		{Name: "no token", Method: "DELETE", Path: pathMe, Status: 401, Code: "unauthorized"},
+		{Name: "admin token", Method: "DELETE", Path: pathMe, Token: adminTokenFor, Status: 403, Code: "forbidden"},
 		{
 			Name: "soft delete",
 			Setup: func(t *testing.T, e *testenv.Env) {
@@ -238,14 +238,14 @@ func TestDeleteMeScenarios(t *testing.T) {
 					t.Fatalf("create product: %d %s", r.Status, r.Body)
 				}
 			},
-			Method: "DELETE", Path: userMePath, Token: userToken, Status: 200, Has: []string{`"message":`},
+			Method: "DELETE", Path: pathMe, Token: userToken, Status: 200, Has: []string{`"message":`},
 			After: func(t *testing.T, e *testenv.Env, _ *testenv.Response) {
 				addr := e.Vars()["email"]
 				// The token is revoked at once.
-				if r := e.Do("GET", userMePath, nil, userToken(e)); r.Status != 401 || r.ErrorCode() != "unauthorized" {
+				if r := e.Do("GET", pathMe, nil, userToken(e)); r.Status != 401 || r.ErrorCode() != "unauthorized" {
 					t.Fatalf("token after delete: %d %s", r.Status, r.Body)
 				}
-				if r := e.Do("DELETE", userMePath, nil, userToken(e)); r.Status != 401 {
+				if r := e.Do("DELETE", pathMe, nil, userToken(e)); r.Status != 401 {
 					t.Fatalf("second delete with the revoked token: %d %s", r.Status, r.Body)
 				}
 				// The data is kept, inactive.
