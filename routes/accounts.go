@@ -1,6 +1,8 @@
 package routes
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/acme/accounts/app"
@@ -33,47 +35,32 @@ func tokenSession(c *fiber.Ctx) (app.TokenSession, error) {
 	return t.TokenSession, nil
 }
 
-// loadUser follows middleware.RequireToken on user routes: the app checks
-// that the token's account and session still accept it and hands back the
-// user, which the handler then reads with currentUser.
-func loadUser(a *app.App) fiber.Handler {
+// loadAccount follows middleware.RequireToken: the app checks that the
+// token's account and session still accept it (load is app.UserForToken or
+// app.AdminForToken) and the account goes on the context for currentUser or
+// currentAdmin.
+func loadAccount[T any](load func(context.Context, app.AccessToken) (T, error)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		t, ok := accessToken(c)
 		if !ok {
 			return models.ErrUnauthorized
 		}
-		u, err := a.UserForToken(c.UserContext(), t)
+		account, err := load(c.UserContext(), t)
 		if err != nil {
 			return err
 		}
-		c.Locals(accountKey, u)
+		c.Locals(accountKey, account)
 		return c.Next()
 	}
 }
 
-// loadAdmin is loadUser for admin routes.
-func loadAdmin(a *app.App) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		t, ok := accessToken(c)
-		if !ok {
-			return models.ErrUnauthorized
-		}
-		ad, err := a.AdminForToken(c.UserContext(), t)
-		if err != nil {
-			return err
-		}
-		c.Locals(accountKey, ad)
-		return c.Next()
-	}
-}
-
-// currentUser is the user loadUser put on the context (nil elsewhere).
+// currentUser is the user loadAccount put on the context (nil elsewhere).
 func currentUser(c *fiber.Ctx) *models.User {
 	u, _ := c.Locals(accountKey).(*models.User)
 	return u
 }
 
-// currentAdmin is the admin loadAdmin put on the context.
+// currentAdmin is the admin loadAccount put on the context.
 func currentAdmin(c *fiber.Ctx) *models.Admin {
 	a, _ := c.Locals(accountKey).(*models.Admin)
 	return a

@@ -149,9 +149,9 @@ func New(a *app.App, o Options) *fiber.App {
 	auth := authHandlers{app: a, presenter: p, sessions: sessions}
 	users := userHandlers{app: a, presenter: p, sessions: sessions}
 	// Middleware verifies the token; the app then checks that its account
-	// and session still accept it (loadUser, loadAdmin, or the flow itself).
+	// and session still accept it (loadAccount, or the flow itself).
 	userToken := middleware.RequireToken(o.JWTSecret, models.RoleUser)
-	asUser := loadUser(a)
+	asUser := loadAccount(a.UserForToken)
 
 	f.Get("/healthz", ops.healthz)
 	f.Get("/readyz", ops.readyz)
@@ -212,7 +212,7 @@ func New(a *app.App, o Options) *fiber.App {
 	// Admin (role admin).
 	admin := adminHandlers{app: a, presenter: p, sessions: sessions}
 	adminToken := middleware.RequireToken(o.JWTSecret, models.RoleAdmin)
-	asAdmin := loadAdmin(a)
+	asAdmin := loadAccount(a.AdminForToken)
 	api.Post("/admin/auth/login", admin.login)
 	api.Post("/admin/auth/login/verify", admin.verifyLogin)
 	api.Post("/admin/auth/token/refresh", sessions.refresh(models.RoleAdmin))
@@ -225,7 +225,8 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Get("/admin/audit", adminToken, asAdmin, admin.audit)
 	// The dashboard accepts exactly what the JSON admin routes accept.
 	dashboard.Mount(f, a, dashboard.Options{
-		RequireAdmin: []fiber.Handler{adminToken, asAdmin}, CurrentAdmin: currentAdmin, Secret: o.JWTSecret, Development: o.Development, Limiter: o.AuthLimiter, RequestTimeout: o.RequestTimeout, Log: o.Log})
+		RequireAdmin: []fiber.Handler{adminToken, asAdmin}, CurrentAdmin: currentAdmin,
+		ErrorStatus: func(err error) int { return toAPIError(err).status }, Secret: o.JWTSecret, Development: o.Development, Limiter: o.AuthLimiter, RequestTimeout: o.RequestTimeout, Log: o.Log})
 
 	return f
 }

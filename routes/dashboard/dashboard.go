@@ -6,6 +6,7 @@ package dashboard
 
 import (
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
@@ -23,6 +24,9 @@ type Options struct {
 	// CurrentAdmin reads the admin they accepted.
 	RequireAdmin []fiber.Handler
 	CurrentAdmin func(*fiber.Ctx) *models.Admin
+	// ErrorStatus is the JSON API's status for an error, so a page answers
+	// what the API would; nil: 500 for every error.
+	ErrorStatus func(error) int
 	// Secret is JWT_SECRET: it verifies the session's access tokens and
 	// keys the CSRF tokens.
 	Secret []byte
@@ -41,12 +45,16 @@ func Mount(f *fiber.App, a *app.App, o Options) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.ErrorStatus == nil {
+		o.ErrorStatus = func(error) int { return http.StatusInternalServerError }
+	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 15 * time.Second
 	}
 	h := &handlers{
 		app:     a,
 		admin:   o.CurrentAdmin,
+		status:  o.ErrorStatus,
 		log:     o.Log,
 		pages:   mustParsePages(),
 		cookies: cookies{secure: !o.Development},
@@ -85,6 +93,7 @@ func Mount(f *fiber.App, a *app.App, o Options) {
 type handlers struct {
 	app     *app.App
 	admin   func(*fiber.Ctx) *models.Admin
+	status  func(error) int
 	log     *slog.Logger
 	pages   pages
 	cookies cookies

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -28,64 +27,66 @@ type problem struct {
 	retry time.Duration
 }
 
-// describe is the one place that turns an error into what a page says and
-// the status it answers with. Unknown errors are bugs: the cause is logged,
-// never shown.
-func describe(err error) problem {
-	var verr *models.ValidationError
-	if errors.As(err, &verr) {
-		return problem{Status: http.StatusBadRequest, Message: "Please correct the fields marked below.", Fields: verr.Fields}
-	}
-	var limited *models.RateLimitError
-	if errors.As(err, &limited) {
-		return problem{Status: http.StatusTooManyRequests, Message: "Too many requests. Try again in " + wait(limited.RetryAfter) + ".", retry: limited.RetryAfter}
-	}
-	var spent *models.TooManyAttemptsError
-	if errors.As(err, &spent) {
-		return problem{Status: http.StatusTooManyRequests, Message: "Too many failed attempts for this email. Try again in " + wait(spent.RetryAfter) + ".", retry: spent.RetryAfter}
-	}
-	var down *models.UnavailableError
-	if errors.As(err, &down) {
-		return problem{Status: http.StatusServiceUnavailable, Message: "The " + down.Dependency + " is unavailable. Try again in a moment."}
-	}
-	switch {
-	case errors.Is(err, errCSRF):
+// describe turns an error into what a page says. The status is the JSON
+// API's own (routes/errors.go decides it for both); only the words are the
+// dashboard's. Unknown errors are bugs: the cause is logged, never shown.
+func (h *handlers) describe(err error) problem {
+	if errors.Is(err, errCSRF) {
 		return problem{Status: http.StatusForbidden, Message: "This form has expired or did not come from the dashboard. Go back, reload the page and try again."}
-	case errors.Is(err, models.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return problem{Status: http.StatusServiceUnavailable, Message: "A service the dashboard needs is unavailable. Try again in a moment."}
+	}
+	p := problem{Status: h.status(err)}
+	var verr *models.ValidationError
+	var limited *models.RateLimitError
+	var spent *models.TooManyAttemptsError
+	var down *models.UnavailableError
+	switch {
+	case errors.As(err, &verr):
+		p.Message, p.Fields = "Please correct the fields marked below.", verr.Fields
+	case errors.As(err, &limited):
+		p.Message, p.retry = "Too many requests. Try again in "+wait(limited.RetryAfter)+".", limited.RetryAfter
+	case errors.As(err, &spent):
+		p.Message, p.retry = "Too many failed attempts for this email. Try again in "+wait(spent.RetryAfter)+".", spent.RetryAfter
+	case errors.As(err, &down):
+		p.Message = "The " + down.Dependency + " is unavailable. Try again in a moment."
+	default:
+		p.Message = message(err, p.Status)
+	}
+	return p
+}
+
+// message is the page's words for a domain error, else for its status.
+func message(err error, status int) string {
+	switch {
 	case errors.Is(err, models.ErrInvalidCredentials):
-		return problem{Status: http.StatusBadRequest, Message: "The email or password is wrong."}
+		return "The email or password is wrong."
 	case errors.Is(err, models.ErrInvalidCode):
-		return problem{Status: http.StatusBadRequest, Message: "That code is wrong or has expired. Check the newest mail, or start again for a new code."}
+		return "That code is wrong or has expired. Check the newest mail, or start again for a new code."
 	case errors.Is(err, models.ErrAccountInactive):
-		return problem{Status: http.StatusForbidden, Message: "This admin account is deactivated."}
+		return "This admin account is deactivated."
 	case errors.Is(err, models.ErrEmailTaken):
-		return problem{Status: http.StatusBadRequest, Message: "An admin with this email already exists."}
+		return "An admin with this email already exists."
 	case errors.Is(err, models.ErrEmailImmutable):
-		return problem{Status: http.StatusBadRequest, Message: "The email of an account cannot be changed."}
+		return "The email of an account cannot be changed."
 	case errors.Is(err, models.ErrForbidden):
-		return problem{Status: http.StatusForbidden, Message: "Only administrators can use the dashboard."}
-	case errors.Is(err, models.ErrUnauthorized), errors.Is(err, models.ErrSessionRevoked):
-		return problem{Status: http.StatusUnauthorized, Message: "Your session has ended. Please sign in again."}
+		return "Only administrators can use the dashboard."
 	case errors.Is(err, models.ErrNotFound):
-		return problem{Status: http.StatusNotFound, Message: "There is nothing here. The user may have been erased."}
-	case errors.Is(err, models.ErrTooLarge):
-		return problem{Status: http.StatusRequestEntityTooLarge, Message: "The form is too large."}
+		return "There is nothing here. The user may have been erased."
 	}
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		switch fe.Code {
-		case http.StatusNotFound:
-			return problem{Status: fe.Code, Message: "There is no such page."}
-		case http.StatusMethodNotAllowed:
-			return problem{Status: fe.Code, Message: "This page cannot be used that way."}
-		case http.StatusBadRequest:
-			return problem{Status: fe.Code, Message: "The request could not be read."}
-		case http.StatusServiceUnavailable, http.StatusRequestTimeout:
-			return problem{Status: http.StatusServiceUnavailable, Message: "The server is busy. Try again in a moment."}
-		}
+	switch status {
+	case http.StatusUnauthorized:
+		return "Your session has ended. Please sign in again."
+	case http.StatusServiceUnavailable:
+		return "A service the dashboard needs is unavailable, or the server is busy. Try again in a moment."
+	case http.StatusNotFound:
+		return "There is no such page."
+	case http.StatusMethodNotAllowed:
+		return "This page cannot be used that way."
+	case http.StatusRequestEntityTooLarge:
+		return "The form is too large."
+	case http.StatusBadRequest, http.StatusRequestHeaderFieldsTooLarge, http.StatusRequestURITooLong, http.StatusUnsupportedMediaType:
+		return "The request could not be read."
 	}
-	return problem{Status: http.StatusInternalServerError, Message: "Something went wrong on our side. It has been logged."}
+	return "Something went wrong on our side. It has been logged."
 }
 
 // wait says how long to wait in words, rounded up to whole seconds.
@@ -115,7 +116,7 @@ func (h *handlers) frame(c *fiber.Ctx) error {
 	if err == nil {
 		return nil
 	}
-	p := describe(err)
+	p := h.describe(err)
 	switch {
 	case p.Status == http.StatusUnauthorized:
 		// A dead or missing session: back to the sign-in page, which says why

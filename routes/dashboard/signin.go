@@ -75,7 +75,7 @@ func (h *handlers) logout(c *fiber.Ctx) error {
 // formError shows a form again with what went wrong. Errors that are no
 // fault of the form (outages, bugs) get the error page instead.
 func (h *handlers) formError(c *fiber.Ctx, page, title, csrf string, err error, data any) error {
-	p := describe(err)
+	p := h.describe(err)
 	if p.Status >= 500 {
 		return err
 	}
