@@ -102,7 +102,17 @@ func (c *Config) Production() bool { return c.Env == "production" }
 // tests). Values in a .env file in the working directory fill variables that
 // getenv leaves empty. It returns one error naming every bad variable.
 func Load(getenv func(string) string) (*Config, error) {
-	dotenv := readDotEnv(".env")
+	return load(getenv, readDotEnv(".env"))
+}
+
+// Defaults is the configuration with nothing set: neither the environment
+// nor a .env file is read, so a test environment built on it cannot reach a
+// developer's own database or mail server by accident.
+func Defaults() (*Config, error) {
+	return load(func(string) string { return "" }, nil)
+}
+
+func load(getenv func(string) string, dotenv map[string]string) (*Config, error) {
 	get := func(key string) string {
 		if v := getenv(key); v != "" {
 			return v

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,30 @@ func TestRedisClusterNeedsItsURL(t *testing.T) {
 	c, err := Load(env(map[string]string{"REDIS_CLUSTER": "true", "REDIS_URL": "redis://10.0.0.1:7001?addr=10.0.0.2:7002"}))
 	if err != nil || !c.RedisCluster {
 		t.Fatalf("cluster config: %v", err)
+	}
+}
+
+// TestDefaultsIgnoreTheEnvironmentAndDotEnv: the test environments start
+// from Defaults, which must not pick up a developer's .env or variables.
+func TestDefaultsIgnoreTheEnvironmentAndDotEnv(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("DATABASE_URL=postgres://elsewhere/db\nSMTP_HOST=smtp.example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("REDIS_URL", "redis://elsewhere:6379/0")
+	loaded, err := Load(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.DatabaseURL == "" || loaded.SMTPHost == "" || loaded.RedisURL == "" {
+		t.Fatalf("Load did not read .env and the environment: %+v", loaded)
+	}
+	c, err := Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "" || c.SMTPHost != "" || c.RedisURL != "" || c.TokenTTL != 15*time.Minute {
+		t.Fatalf("Defaults read something: database %q, smtp %q, redis %q, token ttl %s", c.DatabaseURL, c.SMTPHost, c.RedisURL, c.TokenTTL)
 	}
 }

@@ -239,7 +239,7 @@ func New(t testing.TB, cfg Config) *Env {
 func (e *Env) serverConfig(t testing.TB, id string) *config.Config {
 	t.Helper()
 	cfg := e.Cfg
-	conf, err := config.Load(func(string) string { return "" })
+	conf, err := config.Defaults()
 	if err != nil {
 		t.Fatalf("default config: %v", err)
 	}
