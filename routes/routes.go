@@ -133,6 +133,10 @@ func New(a *app.App, o Options) *fiber.App {
 			AllowOrigins: strings.Join(o.CORSOrigins, ","),
 			AllowHeaders: "Authorization, Content-Type",
 			AllowMethods: "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+			// A browser hides every response header CORS does not list;
+			// without this a cross-origin app never sees how long a 429
+			// asks it to wait.
+			ExposeHeaders: "Retry-After",
 			// The refresh cookie only travels on credentialed requests;
 			// config refuses a wildcard origin in that mode.
 			AllowCredentials: o.RefreshCookie,

@@ -3,6 +3,7 @@ package routes_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -454,4 +455,25 @@ func TestRefreshCookieOff(t *testing.T) {
 	var body tokenBody
 	r.Decode(t, &body)
 	mustStatus(t, e.DoWith(http.MethodPost, pathRefresh, nil, "", map[string]string{"Cookie": "refresh_token=" + body.RefreshToken}), 400, "validation_failed")
+}
+
+// TestCORSExposesRetryAfter: a browser app on another origin reads the 429's
+// Retry-After only if CORS lists it; without it the client cannot tell the
+// user how long to wait.
+func TestCORSExposesRetryAfter(t *testing.T) {
+	t.Parallel()
+	const origin = "https://app.example.com"
+	e := testenv.New(t, testenv.Config{CORSOrigins: []string{origin}, Cooldown: time.Minute})
+	email := e.Email("cors")
+	fromApp := map[string]string{"Origin": origin}
+	mustStatus(t, e.DoWith(http.MethodPost, pathRegister, registerBody(email), "", fromApp), 200, "")
+	r := e.DoWith(http.MethodPost, pathRegister, registerBody(email), "", fromApp)
+	mustLocked(t, r, "rate_limited", time.Second)
+	if r.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("allow origin %q", r.Header.Get("Access-Control-Allow-Origin"))
+	}
+	exposed := strings.Split(strings.ReplaceAll(r.Header.Get("Access-Control-Expose-Headers"), " ", ""), ",")
+	if !slices.ContainsFunc(exposed, func(h string) bool { return strings.EqualFold(h, "Retry-After") }) {
+		t.Fatalf("Retry-After not exposed: %q", r.Header.Get("Access-Control-Expose-Headers"))
+	}
 }
