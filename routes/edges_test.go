@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -92,6 +93,12 @@ func TestBodiesOverTheLimitAreNotRead(t *testing.T) {
 		t.Errorf("declared 5 MiB: the connection stays open to a sender of 5 MiB")
 	}
 
+	// The avatar route takes large bodies, but only from a signed-in user
+	// within their upload limit: a stranger's 5 MiB is refused unread.
+	head = "PUT " + avatarPath + " HTTP/1.1\r\nHost: api\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 5242880\r\n\r\n"
+	resp, body = rawExchange(t, addr, head+strings.Repeat("x", 16<<10), nil)
+	wantError(t, "anonymous 5 MiB avatar", resp, body, 401, "unauthorized")
+
 	chunk := fmt.Sprintf("%x\r\n%s\r\n", 64<<10, strings.Repeat("y", 64<<10))
 	head = "POST " + pathLogin + " HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 	resp, body = rawExchange(t, addr, head, strings.NewReader(strings.Repeat(chunk, 20)))
@@ -115,7 +122,8 @@ func TestBodiesOverTheLimitAreNotRead(t *testing.T) {
 // handler is the only one that logs at ERROR).
 func TestOversizedHeadersAndURLs(t *testing.T) {
 	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
+	logs := &recordLog{}
+	e := testenv.New(t, testenv.Config{ServerLog: slog.New(logs)})
 	addr := listen(t, e)
 
 	head := "GET " + pathMe + "?pad=" + strings.Repeat("a", 10<<10) + " HTTP/1.1\r\nHost: api\r\n\r\n"
@@ -125,6 +133,10 @@ func TestOversizedHeadersAndURLs(t *testing.T) {
 	head = "GET " + pathMe + " HTTP/1.1\r\nHost: api\r\nX-Padding: " + strings.Repeat("b", 20<<10) + "\r\n\r\n"
 	resp, body = rawExchange(t, addr, head, nil)
 	wantError(t, "20 KiB header", resp, body, 431, "headers_too_large")
+
+	if n := logs.count(slog.LevelError); n != 0 {
+		t.Fatalf("%d ERROR lines for oversized requests, want none", n)
+	}
 
 	// Under both limits the same request is served.
 	head = "GET /healthz?pad=" + strings.Repeat("a", 4<<10) + " HTTP/1.1\r\nHost: api\r\nX-Padding: " + strings.Repeat("b", 4<<10) + "\r\n\r\n"

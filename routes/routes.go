@@ -196,11 +196,13 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Patch("/users/me", userToken, asUser, users.updateMe)
 	api.Delete("/users/me", userToken, asUser, users.deleteMe)
 	api.Put("/users/me/password", userToken, asUser, users.changePassword)
-	avatarUpload := []fiber.Handler{middleware.LimitBody(avatarLimit), userToken, asUser}
+	// The body is read last: a stranger, or a user past their upload limit,
+	// is answered before any of a 5 MiB body is buffered.
+	avatarUpload := []fiber.Handler{userToken, asUser}
 	if o.AvatarLimiter != nil {
 		avatarUpload = append(avatarUpload, middleware.RateLimitPerUser(o.AvatarLimiter))
 	}
-	api.Put("/users/me/avatar", append(avatarUpload, users.putAvatar)...)
+	api.Put("/users/me/avatar", append(avatarUpload, middleware.LimitBody(avatarLimit), users.putAvatar)...)
 	api.Delete("/users/me/avatar", userToken, asUser, users.deleteAvatar)
 	api.Get("/users/me/sessions", userToken, asUser, sessions.list)
 	api.Delete("/users/me/sessions/:id", userToken, asUser, sessions.delete)
