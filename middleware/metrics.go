@@ -39,7 +39,7 @@ func NewMetrics() *Metrics {
 		}, []string{"method", "route"}),
 		codes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "auth_codes_total",
-			Help: "One-time code events by purpose (issued, sent, mail_failed, mail_dropped, verified, failed, destroyed); password-reset mail events are left out.",
+			Help: "One-time code events by purpose (issued, sent, mail_failed, mail_dropped, verified, failed, destroyed); for password resets only verified and failed, which an unknown email moves the same way.",
 		}, []string{"purpose", "event"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.codes,
@@ -48,9 +48,10 @@ func NewMetrics() *Metrics {
 }
 
 // CodeEvent counts one event of a code purpose. A password-reset code is
-// issued and mailed only when the account exists, while the API answers the
-// same either way: counting those events would tell anyone who can read the
-// metrics which emails have an account, so they are not counted.
+// issued and mailed only when the account exists, and only an existing code
+// can be destroyed by wrong tries, while the API answers the same either way:
+// counting those events would tell anyone who can read the metrics which
+// emails have an account, so they are not counted.
 func (m *Metrics) CodeEvent(purpose, event string) {
 	if purpose == "password" && revealsAccount(event) {
 		return
@@ -60,7 +61,7 @@ func (m *Metrics) CodeEvent(purpose, event string) {
 
 func revealsAccount(event string) bool {
 	switch event {
-	case "issued", "sent", "mail_failed", "mail_dropped":
+	case "issued", "sent", "mail_failed", "mail_dropped", "destroyed":
 		return true
 	}
 	return false
