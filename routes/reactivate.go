@@ -30,5 +30,5 @@ func (h authHandlers) verifyReactivation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(h.session(s))
+	return h.sessions.tokenBody(c, s)
 }

@@ -162,6 +162,11 @@ func (e *Env) checkContract(req *http.Request, resp *http.Response, body []byte)
 	if err != nil {
 		e.T.Fatalf("contract: %v", err)
 	}
+	// Every answer that carries a token must forbid caches to keep it; a
+	// check here covers each token route every test calls.
+	if resp.StatusCode < 300 && bytes.Contains(body, []byte(`"refresh_token":`)) && resp.Header.Get("Cache-Control") != "no-store" {
+		e.T.Errorf("%s %s -> %d carries a token without Cache-Control: no-store (got %q)", req.Method, p, resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	contractMu.Lock()
 	ok, errs := v.ValidateHttpResponse(req, resp)
