@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 
@@ -56,20 +57,64 @@ func newValidator() *validator.Validate {
 }
 
 // validate checks s and turns the validator's findings into a ValidationError.
+// Text with a NUL byte or invalid UTF-8 is refused whatever the transport
+// (JSON, a dashboard form, a query): PostgreSQL rejects NUL in text, so
+// such a value would otherwise fail late, after a code was consumed.
 func (a *App) validate(s any) error {
+	out := &models.ValidationError{}
+	badText := textFaults(s, out)
 	err := a.validator.Struct(s)
 	if err == nil {
+		if badText {
+			return out
+		}
 		return nil
 	}
 	verrs, ok := err.(validator.ValidationErrors)
 	if !ok {
 		return fmt.Errorf("validate: %w", err)
 	}
-	out := &models.ValidationError{}
 	for _, fe := range verrs {
 		out.Add(fe.Field(), fieldMessage(fe))
 	}
 	return out
+}
+
+// textFaults adds a field error for each string field of the struct s (or
+// of the struct it points to) that holds a NUL byte or invalid UTF-8, and
+// reports whether it found one. Inputs are flat structs, so one level is
+// enough.
+func textFaults(s any, out *models.ValidationError) bool {
+	v := reflect.Indirect(reflect.ValueOf(s))
+	if v.Kind() != reflect.Struct {
+		return false
+	}
+	found := false
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer && !f.IsNil() {
+			f = f.Elem()
+		}
+		if f.Kind() != reflect.String {
+			continue
+		}
+		msg := ""
+		switch t := f.String(); {
+		case !utf8.ValidString(t):
+			msg = "must be valid UTF-8"
+		case strings.ContainsRune(t, 0):
+			msg = "must not contain NUL characters"
+		default:
+			continue
+		}
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			name = v.Type().Field(i).Name
+		}
+		out.Add(name, msg)
+		found = true
+	}
+	return found
 }
 
 func fieldMessage(fe validator.FieldError) string {

@@ -300,6 +300,14 @@ func TestCreateAdminAndAuditPage(t *testing.T) {
 		t.Fatalf("invalid admin: %d\n%s", p.StatusCode, p.Body)
 	}
 	email := env.Email("ops")
+	// A form bypasses the JSON decoder's text checks; the app's own refuse a
+	// NUL (which PostgreSQL would answer with an error) and invalid UTF-8.
+	for _, name := range []string{"Ops\x00", "Ops\xff"} {
+		p = fc.post("/admin/admins", url.Values{"csrf": {token}, "name": {name}, "email": {email}, "password": {"long enough pw"}})
+		if p.StatusCode != http.StatusBadRequest || !strings.Contains(p.Body, `class="field-error"`) {
+			t.Fatalf("admin name %q: %d\n%s", name, p.StatusCode, p.Body)
+		}
+	}
 	p = fc.post("/admin/admins", url.Values{"csrf": {token}, "name": {"Ops"}, "email": {email}, "password": {"long enough pw"}})
 	if p.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create admin: %d\n%s", p.StatusCode, p.Body)
