@@ -455,6 +455,19 @@ func (l *recordLog) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
+// count is how many records are at level.
+func (l *recordLog) count(level slog.Level) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, r := range l.records {
+		if r.Level == level {
+			n++
+		}
+	}
+	return n
+}
+
 // has reports a record at level with msg whose action attribute is action.
 func (l *recordLog) has(level slog.Level, msg, action string) bool {
 	l.mu.Lock()

@@ -99,6 +99,9 @@ type Config struct {
 	WrapObjects func(app.ObjectStore) app.ObjectStore
 	// AppLog, when set, receives the app's log (to check what it logs).
 	AppLog *slog.Logger
+	// ServerLog, when set, receives the server's own log: the error
+	// handler's lines and the start-up lines. Without it they are dropped.
+	ServerLog *slog.Logger
 }
 
 // Env is one isolated server and its backends.
@@ -206,7 +209,11 @@ func New(t testing.TB, cfg Config) *Env {
 	} else if base := os.Getenv(EnvMailpitURL); base != "" {
 		e.Mailpit = &Mailpit{BaseURL: base}
 	}
-	srv, err := server.New(context.Background(), conf, slog.New(slog.DiscardHandler), opts...)
+	serverLog := cfg.ServerLog
+	if serverLog == nil {
+		serverLog = slog.New(slog.DiscardHandler)
+	}
+	srv, err := server.New(context.Background(), conf, serverLog, opts...)
 	if err != nil {
 		t.Fatalf("build the server: %v", err)
 	}
