@@ -45,6 +45,14 @@ export interface AccountsClientOptions {
   /** Body mode: a refresh token persisted earlier, to continue its session. */
   refreshToken?: string | null;
   /**
+   * Body mode: the persisted refresh token, read just before each refresh
+   * (null or undefined: the one in memory). Give it when tabs share a stored
+   * token, e.g. `() => localStorage.getItem("refresh_token")`: a token read
+   * once at load goes stale when another tab refreshes, and presenting a
+   * replaced token ends the session everywhere.
+   */
+  getRefreshToken?: () => string | null | undefined | Promise<string | null | undefined>;
+  /**
    * Body mode: called with each new refresh token (they rotate on every
    * refresh) and with `null` when the session ends. Persist it here if the
    * session should survive a reload.
@@ -89,6 +97,7 @@ export class AccountsClient {
       mode,
       accessToken: opts.accessToken,
       refreshToken: opts.refreshToken,
+      getRefreshToken: opts.getRefreshToken,
       onRefreshToken: opts.onRefreshToken,
       onSessionEnd: opts.onSessionEnd,
       fetch: baseFetch,
@@ -204,7 +213,7 @@ export class AccountsClient {
     try {
       // Body mode names the session by its refresh token too, so that a
       // page holding no access token can still end it.
-      const refreshToken = this.#session.refreshToken;
+      const refreshToken = await this.#session.currentRefreshToken();
       const body = refreshToken !== null ? { scope, refresh_token: refreshToken } : { scope };
       await unwrap(this.api.POST("/auth/logout", { body }));
     } catch (err) {

@@ -30,6 +30,14 @@ export interface SessionOptions {
   /** A refresh token the app persisted earlier (body mode). */
   refreshToken?: string | null;
   /**
+   * Body mode: answers the newest persisted refresh token, read just before
+   * each refresh; null or undefined means the one in memory. Needed when
+   * several tabs share one stored token: it rotates on every refresh, so a
+   * tab that read it once at load would later present a token another tab
+   * already replaced, and the server takes that as theft and ends the session.
+   */
+  getRefreshToken?: () => string | null | undefined | Promise<string | null | undefined>;
+  /**
    * Called with the new refresh token whenever it changes (sign-in, refresh,
    * password change) and with `null` when the session ends; body mode only.
    * A refresh token is rotated on every use, so persist each new one.
@@ -75,11 +83,19 @@ export class Session {
   }
 
   /**
-   * canRefresh tells whether a refresh may succeed: in cookie mode the client
-   * cannot see the cookie, so it always tries.
+   * canRefresh tells whether a `401` is worth a refresh. In cookie mode the
+   * client cannot see the cookie, so it always tries; in body mode it needs a
+   * token, in memory or from `getRefreshToken`.
    */
   get canRefresh(): boolean {
-    return this.#opts.mode === "cookie" || this.#refresh !== null;
+    if (this.#opts.mode === "cookie") return true;
+    return this.#refresh !== null || this.#opts.getRefreshToken !== undefined;
+  }
+
+  /** currentRefreshToken is the token a refresh or logout presents (body mode). */
+  async currentRefreshToken(): Promise<string | null> {
+    if (this.#opts.mode !== "body") return null;
+    return (await this.#opts.getRefreshToken?.()) || this.#refresh;
   }
 
   /** start keeps a new pair from a token body. */
@@ -118,10 +134,9 @@ export class Session {
   }
 
   async #runRefresh(): Promise<RefreshOutcome> {
-    if (!this.canRefresh) {
-      return { ok: false, status: 401, headers: [], body: undefined };
-    }
-    const outcome = await this.#opts.refresh(this.#refresh);
+    const token = await this.currentRefreshToken();
+    if (this.#opts.mode === "body" && token === null) return NO_SESSION;
+    const outcome = await this.#opts.refresh(token);
     if (outcome.ok) {
       await this.start(outcome.pair);
     } else if (refused(outcome.status)) {
@@ -151,6 +166,8 @@ export class Session {
     // the token it was sent with is already replaced, and no refresh is needed.
     if (this.#access === null || this.#access === sentWith) {
       const outcome = await this.refresh();
+      // Nothing to refresh: the request's own 401 says it best.
+      if (outcome === NO_SESSION) return first;
       if (!outcome.ok) {
         // With no session at all (refresh 400: nothing to refresh), the
         // request's own 401 says it best.
@@ -172,6 +189,9 @@ export class Session {
     return send(retry);
   };
 }
+
+/** NO_SESSION is a refresh's outcome when there is no session to continue: no token to send. */
+const NO_SESSION: RefreshOutcome = Object.freeze({ ok: false, status: 401, headers: [], body: undefined });
 
 /** refused tells a refresh answer that means there is no session to continue. */
 function refused(status: number): boolean {

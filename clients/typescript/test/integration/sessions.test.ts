@@ -1,6 +1,7 @@
 // Refresh, logout and the cookie mode against the real server.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import { ApiError, createAccountsClient, unwrap, type AccountsClient, type AccountsClientOptions } from "../../src/index.js";
 import { browserFetch } from "./cookie-jar.js";
@@ -36,8 +37,10 @@ async function signIn(server: ApiServer, client: AccountsClient, email: string) 
 describe("sessions, refresh token in the body", () => {
   let server: ApiServer;
   before(async () => {
-    // Several sign-ins of one email follow each other: no cooldown between their mails.
-    server = await ApiServer.start({ env: { CODE_RESEND_COOLDOWN: "0s" } });
+    // Several sign-ins of one email follow each other: no cooldown between
+    // their mails. A short reuse grace lets a test present a replaced refresh
+    // token after it, as a tab would that had read its token long before.
+    server = await ApiServer.start({ env: { CODE_RESEND_COOLDOWN: "0s", REFRESH_REUSE_GRACE: "1s" } });
   });
   after(async () => {
     await server?.stop();
@@ -96,6 +99,31 @@ describe("sessions, refresh token in the body", () => {
     assert.equal(net.count("/users/me", 200), 3);
     assert.equal(net.count("/products", 401), 2);
     assert.notEqual(c.accessToken, expired);
+  });
+
+  it("two tabs sharing one stored refresh token: each refreshes with the newest, both stay signed in", async () => {
+    const storage = { refresh: null as string | null };
+    const tab = (opts: Partial<AccountsClientOptions> = {}) =>
+      client({
+        refreshToken: storage.refresh,
+        getRefreshToken: () => storage.refresh,
+        onRefreshToken: (t) => void (storage.refresh = t),
+        ...opts,
+      });
+    const email = uniqueEmail("tabs");
+    const a = tab();
+    const body = await signUp(server, a, email);
+    // Tab B loaded with the first refresh token; its access token has expired since.
+    const b = tab({ accessToken: server.expired(body.token) });
+
+    await a.refresh();
+    assert.notEqual(storage.refresh, body.refresh_token);
+    await sleep(1200); // past REFRESH_REUSE_GRACE: the first token is now reuse
+    assert.equal((await b.me()).email, email);
+
+    await sleep(1200); // and so is the token tab A holds in memory
+    await a.refresh();
+    for (const c of [a, b]) assert.equal((await c.me()).email, email);
   });
 
   it("lists the sessions and ends another device's", async () => {

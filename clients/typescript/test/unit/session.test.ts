@@ -303,3 +303,38 @@ describe("errors", () => {
     assert.equal(client.accessToken, null);
   });
 });
+
+describe("tabs sharing one stored refresh token", () => {
+  it("reads the stored token just before each refresh, so a tab never sends one another tab rotated", async () => {
+    const api = new FakeApi();
+    const storage = { refresh: null as string | null };
+    const tab = (opts: Partial<AccountsClientOptions> = {}) =>
+      createAccountsClient({
+        baseUrl,
+        fetch: api.fetch,
+        refreshToken: storage.refresh,
+        getRefreshToken: () => storage.refresh,
+        onRefreshToken: (t) => void (storage.refresh = t),
+        ...opts,
+      });
+    const a = tab();
+    await a.verifyLogin({ email: "a@example.com", code: "123456" });
+    const b = tab(); // loaded while refresh-1 was stored
+    api.expireAccess();
+    await a.me(); // a rotates refresh-1 into refresh-2
+    assert.equal(storage.refresh, "refresh-2");
+
+    assert.equal((await b.me()).email, "a@example.com");
+    const sent = api.seen.filter((s) => s.path === "/auth/token/refresh").map((s) => s.body);
+    assert.deepEqual(sent, [{ refresh_token: "refresh-1" }, { refresh_token: "refresh-2" }]);
+    assert.equal(storage.refresh, "refresh-3");
+    assert.equal(b.refreshToken, "refresh-3");
+  });
+
+  it("falls back to the token in memory when the app has none, and awaits an async getter", async () => {
+    const { api, client } = await signedIn({ getRefreshToken: async () => undefined });
+    api.expireAccess();
+    await client.me();
+    assert.deepEqual(api.seen.find((s) => s.path === "/auth/token/refresh")?.body, { refresh_token: "refresh-1" });
+  });
+});
