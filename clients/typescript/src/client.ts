@@ -55,7 +55,9 @@ export interface AccountsClientOptions {
   /**
    * Body mode: called with each new refresh token (they rotate on every
    * refresh) and with `null` when the session ends. Persist it here if the
-   * session should survive a reload.
+   * session should survive a reload. If it throws, the client keeps going
+   * with the new token and reports the error with `reportError` (or
+   * `console.error` where there is none).
    */
   onRefreshToken?: (refreshToken: string | null) => void | Promise<void>;
   /** Called when the session ends: logout, or the server refused a refresh. */

@@ -40,7 +40,10 @@ export interface SessionOptions {
   /**
    * Called with the new refresh token whenever it changes (sign-in, refresh,
    * password change) and with `null` when the session ends; body mode only.
-   * A refresh token is rotated on every use, so persist each new one.
+   * A refresh token is rotated on every use, so persist each new one. If it
+   * throws, the session goes on with the new token in memory (the server has
+   * already rotated it) and the error goes to `reportError` (browsers: the
+   * window's `error` event) or, where there is none, `console.error`.
    */
   onRefreshToken?: (refreshToken: string | null) => void | Promise<void>;
   /** Called once when the session ends (logout, or a refresh the server refused). */
@@ -103,7 +106,7 @@ export class Session {
     this.#access = pair.token;
     if (this.#opts.mode === "body" && pair.refresh_token && pair.refresh_token !== this.#refresh) {
       this.#refresh = pair.refresh_token;
-      await this.#opts.onRefreshToken?.(this.#refresh);
+      await this.#persist(this.#refresh);
     }
   }
 
@@ -113,9 +116,20 @@ export class Session {
     this.#access = null;
     if (this.#refresh !== null) {
       this.#refresh = null;
-      await this.#opts.onRefreshToken?.(null);
+      await this.#persist(null);
     }
     if (had) this.#opts.onSessionEnd?.();
+  }
+
+  async #persist(token: string | null): Promise<void> {
+    try {
+      await this.#opts.onRefreshToken?.(token);
+    } catch (err) {
+      // The pair is already the server's: failing here would fail requests
+      // that can succeed. The app still has to hear of it.
+      if (typeof reportError === "function") reportError(err);
+      else console.error("accounts-client: onRefreshToken failed:", err);
+    }
   }
 
   /**

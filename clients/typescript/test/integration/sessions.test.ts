@@ -126,6 +126,24 @@ describe("sessions, refresh token in the body", () => {
     for (const c of [a, b]) assert.equal((await c.me()).email, email);
   });
 
+  it("an onRefreshToken that throws does not fail the requests waiting on the refresh", async (t) => {
+    const logged = t.mock.method(console, "error", () => {});
+    const email = uniqueEmail("hook-throws");
+    const body = await signUp(server, client(), email);
+    const c = client({
+      accessToken: server.expired(body.token),
+      refreshToken: body.refresh_token,
+      onRefreshToken: () => {
+        throw new Error("storage is full");
+      },
+    });
+    const results = await Promise.all([c.me(), c.me(), unwrap(c.api.GET("/products"))]);
+    assert.equal(results.length, 3);
+    assert.notEqual(c.refreshToken, body.refresh_token);
+    assert.equal(logged.mock.callCount(), 1);
+    assert.equal((await c.me()).email, email);
+  });
+
   it("lists the sessions and ends another device's", async () => {
     const email = uniqueEmail("devices");
     const a = client();

@@ -338,3 +338,39 @@ describe("tabs sharing one stored refresh token", () => {
     assert.deepEqual(api.seen.find((s) => s.path === "/auth/token/refresh")?.body, { refresh_token: "refresh-1" });
   });
 });
+
+describe("an onRefreshToken hook that fails", () => {
+  for (const kind of ["throws", "rejects"] as const) {
+    it(`${kind}: the requests waiting on the refresh still succeed and the error is reported`, async (t) => {
+      const logged = t.mock.method(console, "error", () => {});
+      const failure = new Error("storage is full");
+      const { api, client } = await signedIn({
+        onRefreshToken: (token) => {
+          if (token !== "refresh-2") return;
+          if (kind === "throws") throw failure;
+          return Promise.reject(failure);
+        },
+      });
+      api.expireAccess();
+      const results = await Promise.all([client.me(), client.me(), client.me()]);
+      assert.equal(results.length, 3);
+      // The server rotated: the new token is the one to use from now on.
+      assert.equal(client.refreshToken, "refresh-2");
+      assert.equal(api.count("/auth/token/refresh"), 1);
+      assert.equal(logged.mock.callCount(), 1);
+      assert.ok((logged.mock.calls[0]?.arguments as unknown[]).includes(failure));
+    });
+  }
+
+  it("logout still ends the session when persisting null fails", async (t) => {
+    t.mock.method(console, "error", () => {});
+    const { client, ended } = await signedIn({
+      onRefreshToken: (token) => {
+        if (token === null) throw new Error("storage is gone");
+      },
+    });
+    await client.logout();
+    assert.equal(client.accessToken, null);
+    assert.equal(ended(), 1);
+  });
+});
