@@ -63,6 +63,8 @@ export class Session {
   #access: string | null = null;
   #refresh: string | null;
   #inflight: Promise<RefreshOutcome> | null = null;
+  /** Changes when a session starts or ends: a refresh answer for an earlier one is dropped. */
+  #generation = 0;
   readonly #opts: SessionOptions;
 
   constructor(opts: SessionOptions) {
@@ -101,8 +103,13 @@ export class Session {
     return (await this.#opts.getRefreshToken?.()) || this.#refresh;
   }
 
-  /** start keeps a new pair from a token body. */
+  /** start keeps the pair of a sign-in (or a password change): a new session. */
   async start(pair: TokenPair): Promise<void> {
+    this.#generation++;
+    await this.#keep(pair);
+  }
+
+  async #keep(pair: TokenPair): Promise<void> {
     this.#access = pair.token;
     if (this.#opts.mode === "body" && pair.refresh_token && pair.refresh_token !== this.#refresh) {
       this.#refresh = pair.refresh_token;
@@ -112,6 +119,7 @@ export class Session {
 
   /** end forgets the session locally (the server side is the caller's business). */
   async end(): Promise<void> {
+    this.#generation++;
     const had = this.#access !== null || this.#refresh !== null;
     this.#access = null;
     if (this.#refresh !== null) {
@@ -148,11 +156,15 @@ export class Session {
   }
 
   async #runRefresh(): Promise<RefreshOutcome> {
+    const generation = this.#generation;
     const token = await this.currentRefreshToken();
     if (this.#opts.mode === "body" && token === null) return NO_SESSION;
     const outcome = await this.#opts.refresh(token);
+    // A logout or sign-in while the refresh was on its way: the answer is of
+    // a session this client no longer has, and must not bring it back.
+    if (generation !== this.#generation) return NO_SESSION;
     if (outcome.ok) {
-      await this.start(outcome.pair);
+      await this.#keep(outcome.pair);
     } else if (refused(outcome.status)) {
       await this.end();
     }
@@ -180,9 +192,11 @@ export class Session {
     // the token it was sent with is already replaced, and no refresh is needed.
     if (this.#access === null || this.#access === sentWith) {
       const outcome = await this.refresh();
-      // Nothing to refresh: the request's own 401 says it best.
-      if (outcome === NO_SESSION) return first;
-      if (!outcome.ok) {
+      if (outcome === NO_SESSION) {
+        // Nothing to refresh, or the session changed meanwhile: retry only
+        // if a sign-in brought a new access token.
+        if (this.#access === null || this.#access === sentWith) return first;
+      } else if (!outcome.ok) {
         // With no session at all (refresh 400: nothing to refresh), the
         // request's own 401 says it best.
         if (refused(outcome.status) && outcome.status !== 401) return first;
@@ -204,7 +218,10 @@ export class Session {
   };
 }
 
-/** NO_SESSION is a refresh's outcome when there is no session to continue: no token to send. */
+/**
+ * NO_SESSION is a refresh's outcome when there is no session to continue: no
+ * token to send, or the session ended or was replaced while it was on its way.
+ */
 const NO_SESSION: RefreshOutcome = Object.freeze({ ok: false, status: 401, headers: [], body: undefined });
 
 /** refused tells a refresh answer that means there is no session to continue. */

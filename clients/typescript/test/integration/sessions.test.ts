@@ -126,6 +126,37 @@ describe("sessions, refresh token in the body", () => {
     for (const c of [a, b]) assert.equal((await c.me()).email, email);
   });
 
+  it("a refresh answered after logout does not sign the client back in", async () => {
+    let answered = () => {};
+    const refreshAnswered = new Promise<void>((resolve) => (answered = resolve));
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const fetch = async (request: Request) => {
+      const isRefresh = request.url.endsWith("/auth/token/refresh");
+      const response = await globalThis.fetch(request);
+      if (isRefresh) {
+        answered();
+        await held;
+      }
+      return response;
+    };
+    const persisted: (string | null)[] = [];
+    let ended = 0;
+    const c = client({ fetch, onRefreshToken: (t) => void persisted.push(t), onSessionEnd: () => void ended++ });
+    const body = await signUp(server, c, uniqueEmail("late-refresh"));
+
+    const refreshing = c.refresh();
+    await refreshAnswered; // the server has rotated; the client has not heard yet
+    await c.logout();
+    release();
+    await assert.rejects(refreshing, { status: 401 });
+    assert.equal(c.accessToken, null);
+    assert.equal(c.refreshToken, null);
+    assert.deepEqual(persisted, [body.refresh_token, null]);
+    assert.equal(ended, 1);
+    await assert.rejects(c.me(), { status: 401 });
+  });
+
   it("an onRefreshToken that throws does not fail the requests waiting on the refresh", async (t) => {
     const logged = t.mock.method(console, "error", () => {});
     const email = uniqueEmail("hook-throws");

@@ -374,3 +374,29 @@ describe("an onRefreshToken hook that fails", () => {
     assert.equal(ended(), 1);
   });
 });
+
+describe("logout while a refresh is on its way", () => {
+  it("drops the late refresh answer: no sign-in again, no dead token persisted, one session end", async () => {
+    const api = new FakeApi();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The refresh reaches the server at once; its answer comes back only after logout.
+    const fetch = async (request: Request) => {
+      const response = await api.fetch(request);
+      if (new URL(request.url).pathname.endsWith("/auth/token/refresh")) await held;
+      return response;
+    };
+    const { client, persisted, ended } = await signedIn({ fetch });
+    const refreshing = client.refresh();
+    await client.logout();
+    release();
+    await assert.rejects(refreshing, { status: 401 });
+
+    assert.equal(client.accessToken, null);
+    assert.equal(client.refreshToken, null);
+    assert.deepEqual(persisted, ["refresh-1", null]);
+    assert.equal(ended(), 1);
+    await assert.rejects(client.me(), { status: 401 });
+    assert.equal(api.count("/auth/token/refresh"), 1);
+  });
+});
