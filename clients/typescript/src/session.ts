@@ -65,6 +65,11 @@ export class Session {
   #inflight: Promise<RefreshOutcome> | null = null;
   /** Changes when a session starts or ends: a refresh answer for an earlier one is dropped. */
   #generation = 0;
+  /**
+   * Cookie mode: the session ended (logout, or a refresh was refused), so a
+   * `401` means "signed out" and is not worth a refresh until the next sign-in.
+   */
+  #ended = false;
   readonly #opts: SessionOptions;
 
   constructor(opts: SessionOptions) {
@@ -89,11 +94,11 @@ export class Session {
 
   /**
    * canRefresh tells whether a `401` is worth a refresh. In cookie mode the
-   * client cannot see the cookie, so it always tries; in body mode it needs a
-   * token, in memory or from `getRefreshToken`.
+   * client cannot see the cookie, so it tries unless the session ended; in
+   * body mode it needs a token, in memory or from `getRefreshToken`.
    */
   get canRefresh(): boolean {
-    if (this.#opts.mode === "cookie") return true;
+    if (this.#opts.mode === "cookie") return !this.#ended;
     return this.#refresh !== null || this.#opts.getRefreshToken !== undefined;
   }
 
@@ -111,6 +116,7 @@ export class Session {
 
   async #keep(pair: TokenPair): Promise<void> {
     this.#access = pair.token;
+    this.#ended = false;
     if (this.#opts.mode === "body" && pair.refresh_token && pair.refresh_token !== this.#refresh) {
       this.#refresh = pair.refresh_token;
       await this.#persist(this.#refresh);
@@ -120,6 +126,7 @@ export class Session {
   /** end forgets the session locally (the server side is the caller's business). */
   async end(): Promise<void> {
     this.#generation++;
+    this.#ended = true;
     const had = this.#access !== null || this.#refresh !== null;
     this.#access = null;
     if (this.#refresh !== null) {

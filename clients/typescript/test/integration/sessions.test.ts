@@ -222,7 +222,7 @@ describe("sessions, refresh token in the body", () => {
 describe("sessions, refresh token in an HttpOnly cookie", () => {
   let server: ApiServer;
   before(async () => {
-    server = await ApiServer.start({ env: { REFRESH_COOKIE: "true" } });
+    server = await ApiServer.start({ env: { REFRESH_COOKIE: "true", CODE_RESEND_COOLDOWN: "0s" } });
   });
   after(async () => {
     await server?.stop();
@@ -249,5 +249,32 @@ describe("sessions, refresh token in an HttpOnly cookie", () => {
     await reloaded.logout();
     assert.ok(!browser.jar.has("refresh_token"), "logout clears the cookie");
     await assert.rejects(page().me(), { status: 401 });
+  });
+
+  it("after a refused refresh, 401s do not try the cookie again until the next sign-in", async () => {
+    const browser = browserFetch();
+    let ended = 0;
+    const c = createAccountsClient({
+      baseUrl: server.baseUrl,
+      refreshMode: "cookie",
+      fetch: browser.fetch,
+      onSessionEnd: () => void ended++,
+    });
+    const email = uniqueEmail("cookie-ended");
+    await signUp(server, c, email);
+    const current = (await c.sessions()).find((s) => s.current);
+    assert.ok(current);
+    await c.endSession(current.id); // as a lost-device cleanup from another page would
+    const refreshes = () => browser.sent.filter((s) => s.path.endsWith("/auth/token/refresh")).length;
+
+    await assert.rejects(c.me(), { status: 401, code: "session_revoked" });
+    assert.equal(refreshes(), 1);
+    assert.equal(ended, 1);
+    await assert.rejects(c.me(), { status: 401 });
+    await assert.rejects(unwrap(c.api.GET("/products")), { status: 401 });
+    assert.equal(refreshes(), 1);
+
+    await signIn(server, c, email);
+    assert.equal((await c.me()).email, email);
   });
 });

@@ -400,3 +400,34 @@ describe("logout while a refresh is on its way", () => {
     assert.equal(api.count("/auth/token/refresh"), 1);
   });
 });
+
+describe("cookie mode after the session ended", () => {
+  it("a refused refresh ends it: later 401s do not refresh until the next sign-in", async () => {
+    const { api, client, ended } = await signedIn({ refreshMode: "cookie" });
+    api.expireAccess();
+    api.refreshFailure = { status: 401, body: { error: { code: "session_revoked", message: "the session has ended" } } };
+    await assert.rejects(client.me(), { status: 401, code: "session_revoked" });
+    assert.equal(ended(), 1);
+    await assert.rejects(client.me(), { status: 401, code: "unauthorized" });
+    await assert.rejects(unwrap(client.api.GET("/users/me")), { status: 401 });
+    assert.equal(api.count("/auth/token/refresh"), 1);
+
+    api.refreshFailure = null;
+    await client.verifyLogin({ email: "a@example.com", code: "123456" });
+    api.expireAccess();
+    assert.equal((await client.me()).email, "a@example.com");
+    assert.equal(api.count("/auth/token/refresh"), 2);
+  });
+
+  it("a signed-out page tries the cookie once, not on every 401", async () => {
+    const api = new FakeApi();
+    const client = createAccountsClient({ baseUrl, fetch: api.fetch, refreshMode: "cookie" });
+    api.refreshFailure = {
+      status: 400,
+      body: { error: { code: "validation_failed", message: "invalid", fields: { refresh_token: "is required" } } },
+    };
+    await assert.rejects(client.me(), { status: 401 });
+    await assert.rejects(client.me(), { status: 401 });
+    assert.equal(api.count("/auth/token/refresh"), 1);
+  });
+});
