@@ -233,8 +233,9 @@ describe("sessions, refresh token in an HttpOnly cookie", () => {
     const page = () => createAccountsClient({ baseUrl: server.baseUrl, refreshMode: "cookie", fetch: browser.fetch });
     const email = uniqueEmail("cookie");
     const first = page();
-    await signUp(server, first, email);
+    const body = await signUp(server, first, email);
     assert.equal(first.refreshToken, null, "cookie mode keeps no refresh token in script memory");
+    assert.equal("refresh_token" in body, false, "nor hands it to the page");
     assert.ok(browser.jar.has("refresh_token"));
 
     // A reload: no access token in memory, the first request refreshes from the cookie.

@@ -431,3 +431,17 @@ describe("cookie mode after the session ended", () => {
     assert.equal(api.count("/auth/token/refresh"), 1);
   });
 });
+
+describe("cookie mode keeps the refresh token from page scripts", () => {
+  it("verifyLogin answers without refresh_token in cookie mode, with it in body mode", async () => {
+    const api = new FakeApi();
+    const cookie = createAccountsClient({ baseUrl, fetch: api.fetch, refreshMode: "cookie" });
+    const inCookieMode = await cookie.verifyLogin({ email: "a@example.com", code: "123456" });
+    assert.equal("refresh_token" in inCookieMode, false);
+    assert.ok(inCookieMode.token);
+    assert.equal(inCookieMode.user.email, "a@example.com");
+
+    const body = createAccountsClient({ baseUrl, fetch: api.fetch });
+    assert.ok((await body.verifyLogin({ email: "a@example.com", code: "123456" })).refresh_token);
+  });
+});
