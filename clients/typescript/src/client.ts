@@ -26,6 +26,12 @@ export type ChangePasswordInput = JSONBody<"/users/me/password", "put">;
 export type CodeSent = JSONOk<"/auth/login", "post">;
 /** The answer of every step that signs in: the token pair and the user. */
 export type TokenBody = JSONOk<"/auth/login/verify", "post">;
+/**
+ * What the sign-in steps resolve to: the token body, without `refresh_token`
+ * in cookie mode. There the browser keeps the token in its HttpOnly cookie,
+ * and handing it to page scripts anyway would undo that.
+ */
+export type SignedIn = Omit<TokenBody, "refresh_token"> & { refresh_token?: TokenBody["refresh_token"] };
 export type User = TokenBody["user"];
 export type Me = JSONOk<"/users/me", "get">["user"];
 export type SessionInfo = JSONOk<"/users/me/sessions", "get">["items"][number];
@@ -45,9 +51,19 @@ export interface AccountsClientOptions {
   /** Body mode: a refresh token persisted earlier, to continue its session. */
   refreshToken?: string | null;
   /**
+   * Body mode: the persisted refresh token, read just before each refresh
+   * (null or undefined: the one in memory). Give it when tabs share a stored
+   * token, e.g. `() => localStorage.getItem("refresh_token")`: a token read
+   * once at load goes stale when another tab refreshes, and presenting a
+   * replaced token ends the session everywhere.
+   */
+  getRefreshToken?: () => string | null | undefined | Promise<string | null | undefined>;
+  /**
    * Body mode: called with each new refresh token (they rotate on every
    * refresh) and with `null` when the session ends. Persist it here if the
-   * session should survive a reload.
+   * session should survive a reload. If it throws, the client keeps going
+   * with the new token and reports the error with `reportError` (or
+   * `console.error` where there is none).
    */
   onRefreshToken?: (refreshToken: string | null) => void | Promise<void>;
   /** Called when the session ends: logout, or the server refused a refresh. */
@@ -89,6 +105,7 @@ export class AccountsClient {
       mode,
       accessToken: opts.accessToken,
       refreshToken: opts.refreshToken,
+      getRefreshToken: opts.getRefreshToken,
       onRefreshToken: opts.onRefreshToken,
       onSessionEnd: opts.onSessionEnd,
       fetch: baseFetch,
@@ -120,7 +137,7 @@ export class AccountsClient {
   }
 
   /** Step 2 of sign-up: creates the account from the code and signs in. */
-  verifyRegistration(input: VerifyCodeInput): Promise<TokenBody> {
+  verifyRegistration(input: VerifyCodeInput): Promise<SignedIn> {
     return this.#signIn(this.api.POST("/auth/register/verify", { body: input }));
   }
 
@@ -132,7 +149,7 @@ export class AccountsClient {
   }
 
   /** Step 2 of sign-in: checks the code and signs in. */
-  verifyLogin(input: VerifyCodeInput): Promise<TokenBody> {
+  verifyLogin(input: VerifyCodeInput): Promise<SignedIn> {
     return this.#signIn(this.api.POST("/auth/login/verify", { body: input }));
   }
 
@@ -168,7 +185,7 @@ export class AccountsClient {
   }
 
   /** Changes the password: this session continues with a fresh pair, every other one ends. */
-  changePassword(input: ChangePasswordInput): Promise<TokenBody> {
+  changePassword(input: ChangePasswordInput): Promise<SignedIn> {
     return this.#signIn(this.api.PUT("/users/me/password", { body: input }));
   }
 
@@ -204,7 +221,7 @@ export class AccountsClient {
     try {
       // Body mode names the session by its refresh token too, so that a
       // page holding no access token can still end it.
-      const refreshToken = this.#session.refreshToken;
+      const refreshToken = await this.#session.currentRefreshToken();
       const body = refreshToken !== null ? { scope, refresh_token: refreshToken } : { scope };
       await unwrap(this.api.POST("/auth/logout", { body }));
     } catch (err) {
@@ -213,10 +230,17 @@ export class AccountsClient {
     if (scope !== "others") await this.#session.end();
   }
 
-  async #signIn(call: Promise<{ data?: TokenBody; error?: unknown; response: Response }>): Promise<TokenBody> {
+  async #signIn(call: Promise<{ data?: TokenBody; error?: unknown; response: Response }>): Promise<SignedIn> {
     const body = await unwrap(call);
     await this.#session.start(body);
-    return body;
+    return this.#forPage(body);
+  }
+
+  /** forPage drops the refresh token in cookie mode (see {@link SignedIn}). */
+  #forPage<T extends { refresh_token?: string }>(body: T): Omit<T, "refresh_token"> & { refresh_token?: string } {
+    if (this.#session.mode === "body") return body;
+    const { refresh_token: _, ...rest } = body;
+    return rest;
   }
 
   async #sendRefresh(refreshToken: string | null): Promise<RefreshOutcome> {
@@ -224,7 +248,7 @@ export class AccountsClient {
     const body = refreshToken !== null ? { refresh_token: refreshToken } : {};
     const { data, error, response } = await this.#raw.POST("/auth/token/refresh", { body });
     if (response.ok && data !== undefined) {
-      return { ok: true, pair: data };
+      return { ok: true, pair: this.#forPage(data) };
     }
     return { ok: false, status: response.status, headers: keptHeaders(response.headers), body: error };
   }

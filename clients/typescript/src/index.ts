@@ -13,6 +13,7 @@ export {
   type ResendCodeInput,
   type ResetPasswordInput,
   type SessionInfo,
+  type SignedIn,
   type TokenBody,
   type User,
   type VerifyCodeInput,

@@ -30,9 +30,20 @@ export interface SessionOptions {
   /** A refresh token the app persisted earlier (body mode). */
   refreshToken?: string | null;
   /**
+   * Body mode: answers the newest persisted refresh token, read just before
+   * each refresh; null or undefined means the one in memory. Needed when
+   * several tabs share one stored token: it rotates on every refresh, so a
+   * tab that read it once at load would later present a token another tab
+   * already replaced, and the server takes that as theft and ends the session.
+   */
+  getRefreshToken?: () => string | null | undefined | Promise<string | null | undefined>;
+  /**
    * Called with the new refresh token whenever it changes (sign-in, refresh,
    * password change) and with `null` when the session ends; body mode only.
-   * A refresh token is rotated on every use, so persist each new one.
+   * A refresh token is rotated on every use, so persist each new one. If it
+   * throws, the session goes on with the new token in memory (the server has
+   * already rotated it) and the error goes to `reportError` (browsers: the
+   * window's `error` event) or, where there is none, `console.error`.
    */
   onRefreshToken?: (refreshToken: string | null) => void | Promise<void>;
   /** Called once when the session ends (logout, or a refresh the server refused). */
@@ -52,6 +63,13 @@ export class Session {
   #access: string | null = null;
   #refresh: string | null;
   #inflight: Promise<RefreshOutcome> | null = null;
+  /** Changes when a session starts or ends: a refresh answer for an earlier one is dropped. */
+  #generation = 0;
+  /**
+   * Cookie mode: the session ended (logout, or a refresh was refused), so a
+   * `401` means "signed out" and is not worth a refresh until the next sign-in.
+   */
+  #ended = false;
   readonly #opts: SessionOptions;
 
   constructor(opts: SessionOptions) {
@@ -75,31 +93,58 @@ export class Session {
   }
 
   /**
-   * canRefresh tells whether a refresh may succeed: in cookie mode the client
-   * cannot see the cookie, so it always tries.
+   * canRefresh tells whether a `401` is worth a refresh. In cookie mode the
+   * client cannot see the cookie, so it tries unless the session ended; in
+   * body mode it needs a token, in memory or from `getRefreshToken`.
    */
   get canRefresh(): boolean {
-    return this.#opts.mode === "cookie" || this.#refresh !== null;
+    if (this.#opts.mode === "cookie") return !this.#ended;
+    return this.#refresh !== null || this.#opts.getRefreshToken !== undefined;
   }
 
-  /** start keeps a new pair from a token body. */
+  /** currentRefreshToken is the token a refresh or logout presents (body mode). */
+  async currentRefreshToken(): Promise<string | null> {
+    if (this.#opts.mode !== "body") return null;
+    return (await this.#opts.getRefreshToken?.()) || this.#refresh;
+  }
+
+  /** start keeps the pair of a sign-in (or a password change): a new session. */
   async start(pair: TokenPair): Promise<void> {
+    this.#generation++;
+    await this.#keep(pair);
+  }
+
+  async #keep(pair: TokenPair): Promise<void> {
     this.#access = pair.token;
+    this.#ended = false;
     if (this.#opts.mode === "body" && pair.refresh_token && pair.refresh_token !== this.#refresh) {
       this.#refresh = pair.refresh_token;
-      await this.#opts.onRefreshToken?.(this.#refresh);
+      await this.#persist(this.#refresh);
     }
   }
 
   /** end forgets the session locally (the server side is the caller's business). */
   async end(): Promise<void> {
+    this.#generation++;
+    this.#ended = true;
     const had = this.#access !== null || this.#refresh !== null;
     this.#access = null;
     if (this.#refresh !== null) {
       this.#refresh = null;
-      await this.#opts.onRefreshToken?.(null);
+      await this.#persist(null);
     }
     if (had) this.#opts.onSessionEnd?.();
+  }
+
+  async #persist(token: string | null): Promise<void> {
+    try {
+      await this.#opts.onRefreshToken?.(token);
+    } catch (err) {
+      // The pair is already the server's: failing here would fail requests
+      // that can succeed. The app still has to hear of it.
+      if (typeof reportError === "function") reportError(err);
+      else console.error("accounts-client: onRefreshToken failed:", err);
+    }
   }
 
   /**
@@ -118,12 +163,15 @@ export class Session {
   }
 
   async #runRefresh(): Promise<RefreshOutcome> {
-    if (!this.canRefresh) {
-      return { ok: false, status: 401, headers: [], body: undefined };
-    }
-    const outcome = await this.#opts.refresh(this.#refresh);
+    const generation = this.#generation;
+    const token = await this.currentRefreshToken();
+    if (this.#opts.mode === "body" && token === null) return NO_SESSION;
+    const outcome = await this.#opts.refresh(token);
+    // A logout or sign-in while the refresh was on its way: the answer is of
+    // a session this client no longer has, and must not bring it back.
+    if (generation !== this.#generation) return NO_SESSION;
     if (outcome.ok) {
-      await this.start(outcome.pair);
+      await this.#keep(outcome.pair);
     } else if (refused(outcome.status)) {
       await this.end();
     }
@@ -151,7 +199,11 @@ export class Session {
     // the token it was sent with is already replaced, and no refresh is needed.
     if (this.#access === null || this.#access === sentWith) {
       const outcome = await this.refresh();
-      if (!outcome.ok) {
+      if (outcome === NO_SESSION) {
+        // Nothing to refresh, or the session changed meanwhile: retry only
+        // if a sign-in brought a new access token.
+        if (this.#access === null || this.#access === sentWith) return first;
+      } else if (!outcome.ok) {
         // With no session at all (refresh 400: nothing to refresh), the
         // request's own 401 says it best.
         if (refused(outcome.status) && outcome.status !== 401) return first;
@@ -172,6 +224,12 @@ export class Session {
     return send(retry);
   };
 }
+
+/**
+ * NO_SESSION is a refresh's outcome when there is no session to continue: no
+ * token to send, or the session ended or was replaced while it was on its way.
+ */
+const NO_SESSION: RefreshOutcome = Object.freeze({ ok: false, status: 401, headers: [], body: undefined });
 
 /** refused tells a refresh answer that means there is no session to continue. */
 function refused(status: number): boolean {

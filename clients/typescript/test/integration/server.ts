@@ -21,6 +21,9 @@ export function buildServer(): Promise<string> {
   if (process.env.ACCOUNTS_BIN) return Promise.resolve(path.resolve(process.env.ACCOUNTS_BIN));
   built ??= (async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "accounts-bin-"));
+    // The binary is some 60 MB and each test process builds its own: it goes
+    // with the process (every server it started is stopped by then).
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
     const bin = path.join(dir, "accounts");
     await run("go", ["build", "-o", bin, "."], { cwd: repoRoot(), maxBuffer: 16 << 20 });
     return bin;

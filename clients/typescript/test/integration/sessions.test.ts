@@ -1,6 +1,7 @@
 // Refresh, logout and the cookie mode against the real server.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import { ApiError, createAccountsClient, unwrap, type AccountsClient, type AccountsClientOptions } from "../../src/index.js";
 import { browserFetch } from "./cookie-jar.js";
@@ -36,8 +37,10 @@ async function signIn(server: ApiServer, client: AccountsClient, email: string) 
 describe("sessions, refresh token in the body", () => {
   let server: ApiServer;
   before(async () => {
-    // Several sign-ins of one email follow each other: no cooldown between their mails.
-    server = await ApiServer.start({ env: { CODE_RESEND_COOLDOWN: "0s" } });
+    // Several sign-ins of one email follow each other: no cooldown between
+    // their mails. A short reuse grace lets a test present a replaced refresh
+    // token after it, as a tab would that had read its token long before.
+    server = await ApiServer.start({ env: { CODE_RESEND_COOLDOWN: "0s", REFRESH_REUSE_GRACE: "1s" } });
   });
   after(async () => {
     await server?.stop();
@@ -98,6 +101,80 @@ describe("sessions, refresh token in the body", () => {
     assert.notEqual(c.accessToken, expired);
   });
 
+  it("two tabs sharing one stored refresh token: each refreshes with the newest, both stay signed in", async () => {
+    const storage = { refresh: null as string | null };
+    const tab = (opts: Partial<AccountsClientOptions> = {}) =>
+      client({
+        refreshToken: storage.refresh,
+        getRefreshToken: () => storage.refresh,
+        onRefreshToken: (t) => void (storage.refresh = t),
+        ...opts,
+      });
+    const email = uniqueEmail("tabs");
+    const a = tab();
+    const body = await signUp(server, a, email);
+    // Tab B loaded with the first refresh token; its access token has expired since.
+    const b = tab({ accessToken: server.expired(body.token) });
+
+    await a.refresh();
+    assert.notEqual(storage.refresh, body.refresh_token);
+    await sleep(1200); // past REFRESH_REUSE_GRACE: the first token is now reuse
+    assert.equal((await b.me()).email, email);
+
+    await sleep(1200); // and so is the token tab A holds in memory
+    await a.refresh();
+    for (const c of [a, b]) assert.equal((await c.me()).email, email);
+  });
+
+  it("a refresh answered after logout does not sign the client back in", async () => {
+    let answered = () => {};
+    const refreshAnswered = new Promise<void>((resolve) => (answered = resolve));
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const fetch = async (request: Request) => {
+      const isRefresh = request.url.endsWith("/auth/token/refresh");
+      const response = await globalThis.fetch(request);
+      if (isRefresh) {
+        answered();
+        await held;
+      }
+      return response;
+    };
+    const persisted: (string | null)[] = [];
+    let ended = 0;
+    const c = client({ fetch, onRefreshToken: (t) => void persisted.push(t), onSessionEnd: () => void ended++ });
+    const body = await signUp(server, c, uniqueEmail("late-refresh"));
+
+    const refreshing = c.refresh();
+    await refreshAnswered; // the server has rotated; the client has not heard yet
+    await c.logout();
+    release();
+    await assert.rejects(refreshing, { status: 401 });
+    assert.equal(c.accessToken, null);
+    assert.equal(c.refreshToken, null);
+    assert.deepEqual(persisted, [body.refresh_token, null]);
+    assert.equal(ended, 1);
+    await assert.rejects(c.me(), { status: 401 });
+  });
+
+  it("an onRefreshToken that throws does not fail the requests waiting on the refresh", async (t) => {
+    const logged = t.mock.method(console, "error", () => {});
+    const email = uniqueEmail("hook-throws");
+    const body = await signUp(server, client(), email);
+    const c = client({
+      accessToken: server.expired(body.token),
+      refreshToken: body.refresh_token,
+      onRefreshToken: () => {
+        throw new Error("storage is full");
+      },
+    });
+    const results = await Promise.all([c.me(), c.me(), unwrap(c.api.GET("/products"))]);
+    assert.equal(results.length, 3);
+    assert.notEqual(c.refreshToken, body.refresh_token);
+    assert.equal(logged.mock.callCount(), 1);
+    assert.equal((await c.me()).email, email);
+  });
+
   it("lists the sessions and ends another device's", async () => {
     const email = uniqueEmail("devices");
     const a = client();
@@ -145,7 +222,7 @@ describe("sessions, refresh token in the body", () => {
 describe("sessions, refresh token in an HttpOnly cookie", () => {
   let server: ApiServer;
   before(async () => {
-    server = await ApiServer.start({ env: { REFRESH_COOKIE: "true" } });
+    server = await ApiServer.start({ env: { REFRESH_COOKIE: "true", CODE_RESEND_COOLDOWN: "0s" } });
   });
   after(async () => {
     await server?.stop();
@@ -156,8 +233,9 @@ describe("sessions, refresh token in an HttpOnly cookie", () => {
     const page = () => createAccountsClient({ baseUrl: server.baseUrl, refreshMode: "cookie", fetch: browser.fetch });
     const email = uniqueEmail("cookie");
     const first = page();
-    await signUp(server, first, email);
+    const body = await signUp(server, first, email);
     assert.equal(first.refreshToken, null, "cookie mode keeps no refresh token in script memory");
+    assert.equal("refresh_token" in body, false, "nor hands it to the page");
     assert.ok(browser.jar.has("refresh_token"));
 
     // A reload: no access token in memory, the first request refreshes from the cookie.
@@ -172,5 +250,32 @@ describe("sessions, refresh token in an HttpOnly cookie", () => {
     await reloaded.logout();
     assert.ok(!browser.jar.has("refresh_token"), "logout clears the cookie");
     await assert.rejects(page().me(), { status: 401 });
+  });
+
+  it("after a refused refresh, 401s do not try the cookie again until the next sign-in", async () => {
+    const browser = browserFetch();
+    let ended = 0;
+    const c = createAccountsClient({
+      baseUrl: server.baseUrl,
+      refreshMode: "cookie",
+      fetch: browser.fetch,
+      onSessionEnd: () => void ended++,
+    });
+    const email = uniqueEmail("cookie-ended");
+    await signUp(server, c, email);
+    const current = (await c.sessions()).find((s) => s.current);
+    assert.ok(current);
+    await c.endSession(current.id); // as a lost-device cleanup from another page would
+    const refreshes = () => browser.sent.filter((s) => s.path.endsWith("/auth/token/refresh")).length;
+
+    await assert.rejects(c.me(), { status: 401, code: "session_revoked" });
+    assert.equal(refreshes(), 1);
+    assert.equal(ended, 1);
+    await assert.rejects(c.me(), { status: 401 });
+    await assert.rejects(unwrap(c.api.GET("/products")), { status: 401 });
+    assert.equal(refreshes(), 1);
+
+    await signIn(server, c, email);
+    assert.equal((await c.me()).email, email);
   });
 });

@@ -303,3 +303,145 @@ describe("errors", () => {
     assert.equal(client.accessToken, null);
   });
 });
+
+describe("tabs sharing one stored refresh token", () => {
+  it("reads the stored token just before each refresh, so a tab never sends one another tab rotated", async () => {
+    const api = new FakeApi();
+    const storage = { refresh: null as string | null };
+    const tab = (opts: Partial<AccountsClientOptions> = {}) =>
+      createAccountsClient({
+        baseUrl,
+        fetch: api.fetch,
+        refreshToken: storage.refresh,
+        getRefreshToken: () => storage.refresh,
+        onRefreshToken: (t) => void (storage.refresh = t),
+        ...opts,
+      });
+    const a = tab();
+    await a.verifyLogin({ email: "a@example.com", code: "123456" });
+    const b = tab(); // loaded while refresh-1 was stored
+    api.expireAccess();
+    await a.me(); // a rotates refresh-1 into refresh-2
+    assert.equal(storage.refresh, "refresh-2");
+
+    assert.equal((await b.me()).email, "a@example.com");
+    const sent = api.seen.filter((s) => s.path === "/auth/token/refresh").map((s) => s.body);
+    assert.deepEqual(sent, [{ refresh_token: "refresh-1" }, { refresh_token: "refresh-2" }]);
+    assert.equal(storage.refresh, "refresh-3");
+    assert.equal(b.refreshToken, "refresh-3");
+  });
+
+  it("falls back to the token in memory when the app has none, and awaits an async getter", async () => {
+    const { api, client } = await signedIn({ getRefreshToken: async () => undefined });
+    api.expireAccess();
+    await client.me();
+    assert.deepEqual(api.seen.find((s) => s.path === "/auth/token/refresh")?.body, { refresh_token: "refresh-1" });
+  });
+});
+
+describe("an onRefreshToken hook that fails", () => {
+  for (const kind of ["throws", "rejects"] as const) {
+    it(`${kind}: the requests waiting on the refresh still succeed and the error is reported`, async (t) => {
+      const logged = t.mock.method(console, "error", () => {});
+      const failure = new Error("storage is full");
+      const { api, client } = await signedIn({
+        onRefreshToken: (token) => {
+          if (token !== "refresh-2") return;
+          if (kind === "throws") throw failure;
+          return Promise.reject(failure);
+        },
+      });
+      api.expireAccess();
+      const results = await Promise.all([client.me(), client.me(), client.me()]);
+      assert.equal(results.length, 3);
+      // The server rotated: the new token is the one to use from now on.
+      assert.equal(client.refreshToken, "refresh-2");
+      assert.equal(api.count("/auth/token/refresh"), 1);
+      assert.equal(logged.mock.callCount(), 1);
+      assert.ok((logged.mock.calls[0]?.arguments as unknown[]).includes(failure));
+    });
+  }
+
+  it("logout still ends the session when persisting null fails", async (t) => {
+    t.mock.method(console, "error", () => {});
+    const { client, ended } = await signedIn({
+      onRefreshToken: (token) => {
+        if (token === null) throw new Error("storage is gone");
+      },
+    });
+    await client.logout();
+    assert.equal(client.accessToken, null);
+    assert.equal(ended(), 1);
+  });
+});
+
+describe("logout while a refresh is on its way", () => {
+  it("drops the late refresh answer: no sign-in again, no dead token persisted, one session end", async () => {
+    const api = new FakeApi();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The refresh reaches the server at once; its answer comes back only after logout.
+    const fetch = async (request: Request) => {
+      const response = await api.fetch(request);
+      if (new URL(request.url).pathname.endsWith("/auth/token/refresh")) await held;
+      return response;
+    };
+    const { client, persisted, ended } = await signedIn({ fetch });
+    const refreshing = client.refresh();
+    await client.logout();
+    release();
+    await assert.rejects(refreshing, { status: 401 });
+
+    assert.equal(client.accessToken, null);
+    assert.equal(client.refreshToken, null);
+    assert.deepEqual(persisted, ["refresh-1", null]);
+    assert.equal(ended(), 1);
+    await assert.rejects(client.me(), { status: 401 });
+    assert.equal(api.count("/auth/token/refresh"), 1);
+  });
+});
+
+describe("cookie mode after the session ended", () => {
+  it("a refused refresh ends it: later 401s do not refresh until the next sign-in", async () => {
+    const { api, client, ended } = await signedIn({ refreshMode: "cookie" });
+    api.expireAccess();
+    api.refreshFailure = { status: 401, body: { error: { code: "session_revoked", message: "the session has ended" } } };
+    await assert.rejects(client.me(), { status: 401, code: "session_revoked" });
+    assert.equal(ended(), 1);
+    await assert.rejects(client.me(), { status: 401, code: "unauthorized" });
+    await assert.rejects(unwrap(client.api.GET("/users/me")), { status: 401 });
+    assert.equal(api.count("/auth/token/refresh"), 1);
+
+    api.refreshFailure = null;
+    await client.verifyLogin({ email: "a@example.com", code: "123456" });
+    api.expireAccess();
+    assert.equal((await client.me()).email, "a@example.com");
+    assert.equal(api.count("/auth/token/refresh"), 2);
+  });
+
+  it("a signed-out page tries the cookie once, not on every 401", async () => {
+    const api = new FakeApi();
+    const client = createAccountsClient({ baseUrl, fetch: api.fetch, refreshMode: "cookie" });
+    api.refreshFailure = {
+      status: 400,
+      body: { error: { code: "validation_failed", message: "invalid", fields: { refresh_token: "is required" } } },
+    };
+    await assert.rejects(client.me(), { status: 401 });
+    await assert.rejects(client.me(), { status: 401 });
+    assert.equal(api.count("/auth/token/refresh"), 1);
+  });
+});
+
+describe("cookie mode keeps the refresh token from page scripts", () => {
+  it("verifyLogin answers without refresh_token in cookie mode, with it in body mode", async () => {
+    const api = new FakeApi();
+    const cookie = createAccountsClient({ baseUrl, fetch: api.fetch, refreshMode: "cookie" });
+    const inCookieMode = await cookie.verifyLogin({ email: "a@example.com", code: "123456" });
+    assert.equal("refresh_token" in inCookieMode, false);
+    assert.ok(inCookieMode.token);
+    assert.equal(inCookieMode.user.email, "a@example.com");
+
+    const body = createAccountsClient({ baseUrl, fetch: api.fetch });
+    assert.ok((await body.verifyLogin({ email: "a@example.com", code: "123456" })).refresh_token);
+  });
+});
