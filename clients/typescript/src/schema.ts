@@ -762,8 +762,8 @@ export interface paths {
          *     own. The API's metrics are named `accounts_*`: `accounts_http_requests_total` by route,
          *     method and the answer's real status, `accounts_http_request_duration_seconds`, and
          *     `accounts_auth_codes_total` by purpose and event. Password-reset codes are not counted
-         *     when issued or mailed, since that happens only for real accounts: no metric tells
-         *     whether an email has an account.
+         *     when issued, mailed or destroyed by wrong tries, since those happen only for real
+         *     accounts: no metric tells whether an email has an account.
          */
         get: operations["metrics"];
         put?: never;
