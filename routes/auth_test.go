@@ -588,7 +588,7 @@ func TestTokenScenarios(t *testing.T) {
 		{
 			Name: "token of another secret", Method: "GET", Path: pathMe, Status: 401, Code: "unauthorized", Setup: withUser,
 			Token: func(e *testenv.Env) string {
-				e.Secret = []byte("some-other-secret-some-other-secret-0000")
+				e.Secret = []byte(testenv.NewSecret())
 				return e.SignToken(e.T, e.Vars()["email"], "user", 1, time.Hour)
 			},
 		},

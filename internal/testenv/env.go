@@ -194,7 +194,7 @@ func New(t testing.TB, cfg Config) *Env {
 		cfg.SessionIdleTTL = min(30*24*time.Hour, cfg.SessionMaxTTL)
 	}
 	id := RandomID()
-	e := &Env{T: t, Clock: NewClock(), Secret: []byte("test-secret-test-secret-test-secret-0123"), Cfg: cfg, prefix: "t" + id + ":", mailSeen: map[string]int{}}
+	e := &Env{T: t, Clock: NewClock(), Secret: []byte(NewSecret()), Cfg: cfg, prefix: "t" + id + ":", mailSeen: map[string]int{}}
 	conf := e.serverConfig(t, id)
 	opts := []server.Option{server.WithClock(e.Clock.Now), server.WithKeyPrefix(e.prefix), server.WithAppLog(cfg.AppLog)}
 	if cfg.WrapObjects != nil {
@@ -413,6 +413,14 @@ func RandomID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// NewSecret draws a JWT_SECRET that production accepts (52 base32 digits,
+// 260 random bits) for one test run. Tests draw theirs instead of writing one
+// down: a strong-looking literal in the repository is one an operator might
+// copy, and config must refuse every value the repository holds.
+func NewSecret() string {
+	return rand.Text() + rand.Text()
 }
 
 // Email returns a recipient unique to this Env (Mailpit is shared by all tests).
