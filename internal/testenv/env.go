@@ -89,6 +89,13 @@ type Config struct {
 	// OwnDatabase gives the Env a PostgreSQL database of its own instead of
 	// a schema (Env.DatabaseName names it), so a test can drop or rename it.
 	OwnDatabase bool
+	// DatabaseProxy runs the server's PostgreSQL connections through
+	// Env.DBProxy, which a test can cut and restore. Ignored on SQLite.
+	DatabaseProxy bool
+	// DatabaseUser connects the server as this PostgreSQL role instead of
+	// the user of TEST_DATABASE_URL (the test creates it and may take its
+	// login away). Ignored on SQLite.
+	DatabaseUser *url.Userinfo
 	// Production runs the server as APP_ENV=production does: /metrics only
 	// on METRICS_ADDR, Secure cookies.
 	Production bool
@@ -122,6 +129,8 @@ type Env struct {
 	Cfg          Config
 	// DatabaseName is the PostgreSQL database of an OwnDatabase Env.
 	DatabaseName string
+	// DBProxy is the proxy of a DatabaseProxy Env on PostgreSQL, else nil.
+	DBProxy *DBProxy
 
 	prefix   string
 	mailMu   sync.Mutex
@@ -146,6 +155,19 @@ func Real(name string) bool {
 
 // RequireServices is true in CI's real-service run: nothing may be skipped.
 func RequireServices() bool { return os.Getenv(EnvRequireServices) == "1" }
+
+// NeedReal skips a test that only a real service can run (name as in Real),
+// saying why, or fails it in the real-service run, which must skip nothing.
+func NeedReal(t testing.TB, name, why string) {
+	t.Helper()
+	if Real(name) {
+		return
+	}
+	if RequireServices() {
+		t.Fatalf("%s=1 but no real %s: %s", EnvRequireServices, name, why)
+	}
+	t.Skipf("needs a real %s: %s", name, why)
+}
 
 // Backends describes which backends this process tests, for test names and logs.
 func Backends() string {
@@ -254,6 +276,17 @@ func (e *Env) serverConfig(t testing.TB, id string) *config.Config {
 		conf.DatabaseURL, e.DatabaseName = ownDatabase(t, id)
 	default:
 		conf.DatabaseURL = ownSchema(t, id)
+	}
+	if conf.DatabaseURL != "" && cfg.DatabaseUser != nil {
+		u, err := url.Parse(conf.DatabaseURL)
+		if err != nil {
+			t.Fatalf("%s: %v", EnvDatabaseURL, err)
+		}
+		u.User = cfg.DatabaseUser
+		conf.DatabaseURL = u.String()
+	}
+	if conf.DatabaseURL != "" && cfg.DatabaseProxy {
+		conf.DatabaseURL, e.DBProxy = proxyDatabase(t, conf.DatabaseURL)
 	}
 	conf.CodeTTL, conf.ResetTTL, conf.CodeMaxAttempts, conf.CodeResendCooldown = cfg.CodeTTL, cfg.ResetTTL, cfg.MaxAttempts, cfg.Cooldown
 	conf.TokenTTL, conf.RefreshReuseGrace = cfg.TokenTTL, cfg.ReuseGrace
