@@ -102,7 +102,7 @@ func TestReplicasShareStateAndRollWithoutErrors(t *testing.T) {
 	const authLimit = 40
 	env := map[string]string{
 		"DATABASE_URL": u.String(), "REDIS_URL": redisURL, "SMTP_HOST": host, "SMTP_PORT": port,
-		"MAIL_FROM": "replicas@example.com", "JWT_SECRET": "Zr8kQ2pXw9Lm4Tn7Vb1Yc6Hd3Jf0Gs5Ke",
+		"MAIL_FROM": "replicas@example.com", "JWT_SECRET": testenv.NewSecret(),
 		"BCRYPT_COST": "4", "CODE_RESEND_COOLDOWN": "60s", "PASSWORD_FAILURE_BUDGET": "3",
 		"AUTH_RATE_LIMIT": fmt.Sprint(authLimit), "SHUTDOWN_DRAIN": "300ms", "LOG_LEVEL": "error",
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/acme/accounts/internal/testenv"
 )
 
 func getenvFrom(m map[string]string) func(string) string {
@@ -141,7 +143,7 @@ func TestProductionServesMetricsOnlyOnMetricsAddr(t *testing.T) {
 		"APP_ENV": "production", "METRICS_ADDR": metricsAddr, "LOG_LEVEL": "error",
 		// Nothing is mailed in this test; the host is only required.
 		"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "2525",
-		"JWT_SECRET": "k3J9vQ2xLm8PzR4tWb6YcN1aDf5GhUe7Sj0Xo",
+		"JWT_SECRET": testenv.NewSecret(),
 	}
 	in := startInstance(t, env)
 	addr := in.addr

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/rand"
 	"testing"
 	"time"
 
@@ -10,7 +11,9 @@ import (
 // A cursor made by UserCursor is the one the server reads: same position,
 // same group and search (case ignored), and refused under another secret.
 func TestUserCursorIsReadByTheServer(t *testing.T) {
-	secret := []byte("0123456789abcdefghijklmnopqrstuvwxyzABCD")
+	// Drawn per run like testenv.NewSecret, which this package's own tests
+	// cannot import (testenv imports app).
+	secret := []byte(rand.Text() + rand.Text())
 	a := testApp(Deps{Options: Options{JWTSecret: secret}})
 	pos := models.UserPosition{CreatedAt: time.Date(2026, 11, 30, 4, 0, 0, 123456000, time.UTC), ID: models.NewID()}
 
@@ -28,7 +31,7 @@ func TestUserCursorIsReadByTheServer(t *testing.T) {
 	if _, err := a.readUserCursor(c, false, "bench-user-5"); err == nil {
 		t.Error("the cursor was accepted for the other group")
 	}
-	other := testApp(Deps{Options: Options{JWTSecret: []byte("another secret of at least 32 bytes!!")}})
+	other := testApp(Deps{Options: Options{JWTSecret: []byte(rand.Text() + rand.Text())}})
 	if _, err := other.readUserCursor(c, true, "bench-user-5"); err == nil {
 		t.Error("the cursor was accepted under another secret")
 	}

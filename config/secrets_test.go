@@ -18,9 +18,21 @@ var (
 	secretDefault = regexp.MustCompile(`\$\{JWT_SECRET:?-([^}]*)\}`)
 	// Any other ${JWT_SECRET...} (such as :? with its message) names no value.
 	secretExpansion = regexp.MustCompile(`\$\{JWT_SECRET[^}]*\}`)
-	// JWT_SECRET=value (env files, shell) and JWT_SECRET: value (YAML).
-	secretAssignment = regexp.MustCompile(`\bJWT_SECRET[ \t]*[=:][ \t]*("[^"\n]*"|'[^'\n]*'|[^\s"'` + "`" + `,;)}]+)`)
+	// JWT_SECRET=value (env files, shell) and JWT_SECRET: value (YAML),
+	// where the value may be bare.
+	secretAssignment = regexp.MustCompile(`\bJWT_SECRET[ \t]*[=:][ \t]*(` + quoted + `|[^\s"'` + "`" + `,;)}]+)`)
+	// "JWT_SECRET": "value" (a Go, JSON or TypeScript map) and
+	// Setenv("JWT_SECRET", "value"): code, so only a string literal is a
+	// value, not a variable (and not the message of p.fail("JWT_SECRET", …)).
+	secretKeyed = regexp.MustCompile(`(?:["']JWT_SECRET["'][ \t]*:|Setenv\([ \t]*["']JWT_SECRET["'][ \t]*,)[ \t]*(` + quoted + `)`)
+	// JWTSecret: "value" or JWTSecret = []byte("value"): Config.JWTSecret,
+	// the field config.Load fills from JWT_SECRET, and the Options fields of
+	// the same name that carry it.
+	secretField = regexp.MustCompile(`\bJWTSecret[ \t]*:?=?[ \t]*(?:\[\]byte\()?(` + quoted + `)`)
 )
+
+// quoted is a string literal in double, single or back quotes.
+const quoted = `"[^"\n]*"|'[^'\n]*'|` + "`[^`]*`"
 
 // jwtSecretsIn returns the literal JWT_SECRET values in text. Values that
 // are themselves expansions ($JWT_SECRET, $(openssl …)) are no values.
@@ -30,13 +42,15 @@ func jwtSecretsIn(text string) []string {
 		out = append(out, m[1])
 	}
 	text = secretExpansion.ReplaceAllString(text, "")
-	for _, m := range secretAssignment.FindAllStringSubmatch(text, -1) {
-		v := m[1]
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
-			v = v[1 : len(v)-1]
-		}
-		if v != "" && !strings.HasPrefix(v, "$") {
-			out = append(out, v)
+	for _, re := range []*regexp.Regexp{secretAssignment, secretKeyed, secretField} {
+		for _, m := range re.FindAllStringSubmatch(text, -1) {
+			v := m[1]
+			if len(v) >= 2 && strings.ContainsRune(`"'`+"`", rune(v[0])) {
+				v = v[1 : len(v)-1]
+			}
+			if v != "" && !strings.HasPrefix(v, "$") {
+				out = append(out, v)
+			}
 		}
 	}
 	return out
@@ -49,9 +63,16 @@ func TestJWTSecretsIn(t *testing.T) {
 		"JWT_SECRET: ${JWT_SECRET:?set JWT_SECRET: to something}\n" +
 		"export JWT_SECRET=\"four\" OTHER=x\n" +
 		"JWT_SECRET=$(openssl rand -hex 32) JWT_SECRET=$JWT_SECRET\n" +
-		"getenv(\"JWT_SECRET\") `JWT_SECRET` (required)\n"
+		"getenv(\"JWT_SECRET\") `JWT_SECRET` (required)\n" +
+		"env := map[string]string{\"JWT_SECRET\": \"five\", \"X\": \"y\"}\n" +
+		"{'JWT_SECRET': 'six'} t.Setenv(\"JWT_SECRET\", `seven`)\n" +
+		"\"JWT_SECRET\": secret, \"JWT_SECRET\": drawSecret(t)\n" +
+		"p.fail(\"JWT_SECRET\", \"must be at least 32 bytes\")\n" +
+		"Options{JWTSecret: []byte(\"eight\")} conf.JWTSecret = \"nine\"\n" +
+		"JWTSecret: cfg.JWTSecret, JWTSecret: e.Secret\n" +
+		"exec.Command(\"x\").Env = []string{\"JWT_SECRET=ten\"}\n"
 	got := strings.Join(jwtSecretsIn(text), ",")
-	if got != "three,one,two,four" {
+	if got != "three,one,two,four,ten,five,six,seven,eight,nine" {
 		t.Fatalf("found %q", got)
 	}
 }

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"crypto/rand"
 	"errors"
 	"net/http/httptest"
 	"testing"
@@ -14,7 +15,9 @@ import (
 	"github.com/acme/accounts/models"
 )
 
-var testSecret = []byte("middleware-test-secret-0123456789abcdef")
+// testSecret and otherSecret are drawn per run, not written down, like
+// testenv.NewSecret (not imported here: it builds the whole server).
+var testSecret, otherSecret = []byte(rand.Text() + rand.Text()), []byte(rand.Text() + rand.Text())
 
 // sign makes an access token as the app does, with edit applied to its claims.
 func sign(t testing.TB, secret []byte, edit func(*models.Claims)) string {
@@ -95,7 +98,7 @@ func TestRequireTokenRefuses(t *testing.T) {
 	}{
 		{"no token", "", 401},
 		{"not a JWT", "not-a-token", 401},
-		{"another secret", sign(t, []byte("another-secret-another-secret-another"), nil), 401},
+		{"another secret", sign(t, otherSecret, nil), 401},
 		{"expired", sign(t, testSecret, func(c *models.Claims) { c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Minute)) }), 401},
 		{"no session id", sign(t, testSecret, func(c *models.Claims) { c.SessionID = "" }), 401},
 		{"subject not an id", sign(t, testSecret, func(c *models.Claims) { c.Subject = "admin" }), 401},

@@ -43,5 +43,5 @@ func BenchmarkRequireToken(b *testing.B) {
 // refused before anything else runs.
 func BenchmarkRequireTokenBadSignature(b *testing.B) {
 	f := guardedApp(middleware.RequireToken(testSecret, models.RoleUser))
-	serveLoop(b, f.Handler(), sign(b, []byte("another-secret-another-secret-another"), nil), fiber.StatusUnauthorized)
+	serveLoop(b, f.Handler(), sign(b, otherSecret, nil), fiber.StatusUnauthorized)
 }

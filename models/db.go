@@ -158,6 +158,12 @@ func isConnectionError(err error) bool {
 	if errors.As(err, &pgErr) {
 		return isUnavailableSQLState(pgErr.Code)
 	}
+	// pgx's "conn closed": the connection broke under a transaction (the
+	// server went away mid-request) and the statement never left; a plain
+	// error that only says it is safe to retry.
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
 	var sqlErr *sqlite.Error
 	if errors.As(err, &sqlErr) {
 		code := sqlErr.Code() & 0xff

@@ -225,9 +225,7 @@ func TestTextWithNULOrBadUTF8IsRefused(t *testing.T) {
 // back, so the same code works once the database is there again.
 func TestDroppedDatabaseIs503AndKeepsTheCode(t *testing.T) {
 	t.Parallel()
-	if !testenv.Real("database") {
-		t.Skip("dropping a database needs PostgreSQL (TEST_DATABASE_URL); the embedded run covers a closed database in TestDatabaseDownIs503")
-	}
+	testenv.NeedReal(t, "database", "dropping a database needs PostgreSQL; the embedded run covers a closed database in TestDatabaseDownKeepsTheCode")
 	e := testenv.New(t, testenv.Config{OwnDatabase: true})
 	ctx := context.Background()
 	addr := e.Email("dropped")

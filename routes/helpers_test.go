@@ -26,15 +26,17 @@ import (
 )
 
 const (
-	pathRegister       = "/api/v1/auth/register"
-	pathRegisterVerify = "/api/v1/auth/register/verify"
-	pathLogin          = "/api/v1/auth/login"
-	pathLoginVerify    = "/api/v1/auth/login/verify"
-	pathForgot         = "/api/v1/auth/password/forgot"
-	pathPasswordVerify = "/api/v1/auth/password/verify"
-	pathReset          = "/api/v1/auth/password/reset"
-	pathResend         = "/api/v1/auth/code/resend"
-	pathMe             = "/api/v1/users/me"
+	pathRegister         = "/api/v1/auth/register"
+	pathRegisterVerify   = "/api/v1/auth/register/verify"
+	pathLogin            = "/api/v1/auth/login"
+	pathLoginVerify      = "/api/v1/auth/login/verify"
+	pathForgot           = "/api/v1/auth/password/forgot"
+	pathPasswordVerify   = "/api/v1/auth/password/verify"
+	pathReset            = "/api/v1/auth/password/reset"
+	pathResend           = "/api/v1/auth/code/resend"
+	pathReactivate       = "/api/v1/auth/reactivate"
+	pathReactivateVerify = "/api/v1/auth/reactivate/verify"
+	pathMe               = "/api/v1/users/me"
 )
 
 func TestMain(m *testing.M) {

@@ -89,6 +89,13 @@ type Config struct {
 	// OwnDatabase gives the Env a PostgreSQL database of its own instead of
 	// a schema (Env.DatabaseName names it), so a test can drop or rename it.
 	OwnDatabase bool
+	// DatabaseProxy runs the server's PostgreSQL connections through
+	// Env.DBProxy, which a test can cut and restore. Ignored on SQLite.
+	DatabaseProxy bool
+	// DatabaseUser connects the server as this PostgreSQL role instead of
+	// the user of TEST_DATABASE_URL (the test creates it and may take its
+	// login away). Ignored on SQLite.
+	DatabaseUser *url.Userinfo
 	// Production runs the server as APP_ENV=production does: /metrics only
 	// on METRICS_ADDR, Secure cookies.
 	Production bool
@@ -125,6 +132,8 @@ type Env struct {
 	Cfg          Config
 	// DatabaseName is the PostgreSQL database of an OwnDatabase Env.
 	DatabaseName string
+	// DBProxy is the proxy of a DatabaseProxy Env on PostgreSQL, else nil.
+	DBProxy *DBProxy
 
 	prefix   string
 	mailMu   sync.Mutex
@@ -149,6 +158,19 @@ func Real(name string) bool {
 
 // RequireServices is true in CI's real-service run: nothing may be skipped.
 func RequireServices() bool { return os.Getenv(EnvRequireServices) == "1" }
+
+// NeedReal skips a test that only a real service can run (name as in Real),
+// saying why, or fails it in the real-service run, which must skip nothing.
+func NeedReal(t testing.TB, name, why string) {
+	t.Helper()
+	if Real(name) {
+		return
+	}
+	if RequireServices() {
+		t.Fatalf("%s=1 but no real %s: %s", EnvRequireServices, name, why)
+	}
+	t.Skipf("needs a real %s: %s", name, why)
+}
 
 // Backends describes which backends this process tests, for test names and logs.
 func Backends() string {
@@ -197,7 +219,7 @@ func New(t testing.TB, cfg Config) *Env {
 		cfg.SessionIdleTTL = min(30*24*time.Hour, cfg.SessionMaxTTL)
 	}
 	id := RandomID()
-	e := &Env{T: t, Clock: NewClock(), Secret: []byte("test-secret-test-secret-test-secret-0123"), Cfg: cfg, prefix: "t" + id + ":", mailSeen: map[string]int{}}
+	e := &Env{T: t, Clock: NewClock(), Secret: []byte(NewSecret()), Cfg: cfg, prefix: "t" + id + ":", mailSeen: map[string]int{}}
 	conf := e.serverConfig(t, id)
 	opts := []server.Option{server.WithClock(e.Clock.Now), server.WithKeyPrefix(e.prefix), server.WithAppLog(cfg.AppLog)}
 	if cfg.WrapObjects != nil {
@@ -261,6 +283,17 @@ func (e *Env) serverConfig(t testing.TB, id string) *config.Config {
 		conf.DatabaseURL, e.DatabaseName = ownDatabase(t, id)
 	default:
 		conf.DatabaseURL = ownSchema(t, id)
+	}
+	if conf.DatabaseURL != "" && cfg.DatabaseUser != nil {
+		u, err := url.Parse(conf.DatabaseURL)
+		if err != nil {
+			t.Fatalf("%s: %v", EnvDatabaseURL, err)
+		}
+		u.User = cfg.DatabaseUser
+		conf.DatabaseURL = u.String()
+	}
+	if conf.DatabaseURL != "" && cfg.DatabaseProxy {
+		conf.DatabaseURL, e.DBProxy = proxyDatabase(t, conf.DatabaseURL)
 	}
 	conf.CodeTTL, conf.ResetTTL, conf.CodeMaxAttempts, conf.CodeResendCooldown = cfg.CodeTTL, cfg.ResetTTL, cfg.MaxAttempts, cfg.Cooldown
 	conf.TokenTTL, conf.RefreshReuseGrace = cfg.TokenTTL, cfg.ReuseGrace
@@ -420,6 +453,14 @@ func RandomID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// NewSecret draws a JWT_SECRET that production accepts (52 base32 digits,
+// 260 random bits) for one test run. Tests draw theirs instead of writing one
+// down: a strong-looking literal in the repository is one an operator might
+// copy, and config must refuse every value the repository holds.
+func NewSecret() string {
+	return rand.Text() + rand.Text()
 }
 
 // Email returns a recipient unique to this Env (Mailpit is shared by all tests).
