@@ -34,6 +34,10 @@ type UserFilter struct {
 	After *UserPosition
 	// TotalCap overrides SearchTotalCap (tests use a small one); 0 keeps it.
 	TotalCap int
+	// SearchBatch is how many rows a search's first read of each column
+	// takes (tests use a small one, so that a page needs several reads); 0
+	// reads a page's worth.
+	SearchBatch int
 }
 
 // UserPosition is where a user stands in the admin list's order: by
@@ -89,10 +93,7 @@ func ListUsers(ctx context.Context, db bun.IDB, f UserFilter) (*UserGroups, erro
 	if f.Active == nil || !*f.Active {
 		out.Inactive = &UserGroup{Items: []User{}}
 	}
-	groups := []struct {
-		group  *UserGroup
-		active bool
-	}{{out.Active, true}, {out.Inactive, false}}
+	groups := []listGroup{{out.Active, true}, {out.Inactive, false}}
 
 	var keys searchKeys
 	if search == "" {
@@ -122,39 +123,38 @@ func ListUsers(ctx context.Context, db bun.IDB, f UserFilter) (*UserGroups, erro
 	}
 
 	// Pages known to lie beyond a group's end need no query.
-	var pages []*bun.SelectQuery
+	var wanted []listGroup
 	for _, g := range groups {
-		if g.group == nil {
-			continue
-		}
-		if f.After == nil && !g.group.TotalCapped && f.Offset >= g.group.Total {
-			continue
-		}
-		if search == "" {
-			pages = append(pages, groupPage(db, g.active, f.Limit, f.Offset, f.After))
-		} else {
-			pages = append(pages, keys.page(db, g.active, f.Limit, f.Offset, f.After))
+		if g.group != nil && (f.After != nil || g.group.TotalCapped || f.Offset < g.group.Total) {
+			wanted = append(wanted, g)
 		}
 	}
-	if len(pages) == 0 {
+	if len(wanted) == 0 {
 		return out, nil
 	}
-	items := pages[0]
-	for _, p := range pages[1:] {
-		items = items.UnionAll(p)
+	if search == "" {
+		return out, listPages(ctx, db, wanted, f)
+	}
+	return out, keys.pages(ctx, db, wanted, f)
+}
+
+// listGroup is a status group and which one it is.
+type listGroup struct {
+	group  *UserGroup
+	active bool
+}
+
+// listPages reads the page of each group without a search, in one query.
+func listPages(ctx context.Context, db bun.IDB, groups []listGroup, f UserFilter) error {
+	items := groupPage(db, groups[0].active, f.Limit, f.Offset, f.After)
+	for _, g := range groups[1:] {
+		items = items.UnionAll(groupPage(db, g.active, f.Limit, f.Offset, f.After))
 	}
 	var rows []listRow
 	if err := items.Scan(ctx, &rows); err != nil {
-		return nil, dbErr(err, "list users")
-	}
-	order := newestFirst
-	if search != "" {
-		order = byKey
+		return dbErr(err, "list users")
 	}
 	for _, g := range groups {
-		if g.group == nil {
-			continue
-		}
 		var page []listRow
 		for _, r := range rows {
 			if r.Active == g.active {
@@ -162,27 +162,27 @@ func ListUsers(ctx context.Context, db bun.IDB, f UserFilter) (*UserGroups, erro
 			}
 		}
 		// UNION ALL keeps no order of its own; restore the group's order.
-		slices.SortFunc(page, order)
-		// Each page reads one row more than it shows, to know whether
-		// another page follows.
-		if len(page) > f.Limit {
-			page = page[:f.Limit]
-			last := page[len(page)-1]
-			g.group.Next = &UserPosition{ID: last.ID}
-			if search == "" {
-				g.group.Next.CreatedAt = last.CreatedAt
-			} else {
-				g.group.Next.Key = last.MatchKey
-			}
-		}
-		for _, r := range page {
-			g.group.Items = append(g.group.Items, r.User)
-		}
+		slices.SortFunc(page, newestFirst)
+		fillGroup(g.group, page, f.Limit)
 	}
-	return out, nil
+	return nil
 }
 
-// listRow is a user of a page with the search key it was found under (empty
+// fillGroup shows a group's page, which is read one row longer than the
+// limit to know whether another page follows.
+func fillGroup(g *UserGroup, page []listRow, limit int) {
+	if len(page) > limit {
+		page = page[:limit]
+		last := page[len(page)-1]
+		// A list reads CreatedAt, a search Key (empty in a list's rows).
+		g.Next = &UserPosition{CreatedAt: last.CreatedAt, Key: last.MatchKey, ID: last.ID}
+	}
+	for _, r := range page {
+		g.Items = append(g.Items, r.User)
+	}
+}
+
+// listRow is a user of a page with the search key it is listed under (empty
 // without a search).
 type listRow struct {
 	User     `bun:",extend"`
@@ -290,47 +290,213 @@ func (k searchKeys) countQuery(db bun.IDB, active bool, capAt int) *bun.SelectQu
 	return db.NewSelect().TableExpr("(?) AS m", ids).ColumnExpr("count(*)")
 }
 
-// page selects one page of one status group of a search, one row longer
-// than the page, with each user's key as match_key. A user is read from the
-// column of their smallest matching key only (on equal keys the first of
-// email, first name, last name), so each branch is an ordered range of its
-// index with the user's other columns as a filter, and the three sorted
-// branches merge into the page without a sort. After starts each branch past
-// the position, a range start on its index.
-func (k searchKeys) page(db bun.IDB, active bool, limit, offset int, after *UserPosition) *bun.SelectQuery {
-	var branches *bun.SelectQuery
-	for i, x := range k.exprs {
+// searchBatchMax caps how many rows one read of a search column takes, so
+// that a page crossing a long run of users listed under another column reads
+// them in bounded pieces.
+const searchBatchMax = 10000
+
+// pages reads the page of each group of a search. Each group's page merges
+// three ranges, one per column, each read in the order of its
+// users_search_* index from the group's start or position, with no other
+// filter: a filter saying which column lists a user would have to read past
+// every user it drops before answering one row. The merge drops those users
+// instead (searchMerge), and the reads of all groups that need rows go
+// together in one query, so a page whose ranges hold it costs one query.
+func (k searchKeys) pages(ctx context.Context, db bun.IDB, groups []listGroup, f UserFilter) error {
+	merges := make([]*searchMerge, len(groups))
+	for i, g := range groups {
+		merges[i] = newSearchMerge(g.active, f)
+	}
+	for {
+		var reads []searchRead
+		for _, m := range merges {
+			for _, col := range m.merge() {
+				reads = append(reads, searchRead{m, col})
+			}
+		}
+		if len(reads) == 0 {
+			break
+		}
+		// Pointers, so that sharing out a read of thousands of rows among
+		// its columns copies no user.
+		var rows []*searchRow
+		if err := k.readQuery(db, reads).Scan(ctx, &rows); err != nil {
+			return dbErr(err, "list users")
+		}
+		for _, r := range reads {
+			var read []*searchRow
+			for _, row := range rows {
+				if row.Active == r.m.active && row.Col == r.col {
+					read = append(read, row)
+				}
+			}
+			r.m.add(r.col, read)
+		}
+	}
+	for i, g := range groups {
+		page := make([]listRow, len(merges[i].listed))
+		for j, r := range merges[i].listed {
+			page[j] = listRow{User: r.User, MatchKey: r.key()}
+		}
+		fillGroup(g.group, page, f.Limit)
+	}
+	return nil
+}
+
+// searchRead is the next read of one column of one group's merge.
+type searchRead struct {
+	m   *searchMerge
+	col int
+}
+
+// readQuery selects the rows of each read: a UNION ALL of column ranges,
+// each a subquery so that its ORDER BY and LIMIT are legal in a UNION ALL on
+// SQLite. A range starts past the column's position and holds at most its
+// batch of rows, in the order of its index.
+func (k searchKeys) readQuery(db bun.IDB, reads []searchRead) *bun.SelectQuery {
+	var q *bun.SelectQuery
+	for _, r := range reads {
+		x := k.exprs[r.col]
+		c := &r.m.cols[r.col]
 		b := db.NewSelect().
 			Model((*User)(nil)).
 			ExcludeColumn("password_hash").
-			ColumnExpr(x+" AS match_key").
-			Where("u.active = ?", active).
-			Where(k.like(x), k.pattern)
-		for j, y := range k.exprs {
-			switch {
-			case j < i: // y wins a tie
-				b = b.Where("NOT ("+k.like(y)+" AND "+y+" <= "+x+")", k.pattern)
-			case j > i:
-				b = b.Where("NOT ("+k.like(y)+" AND "+y+" < "+x+")", k.pattern)
-			}
+			ColumnExpr("? AS col", r.col)
+		// Every key and whether it matches, as the database compares them,
+		// so that the merge finds the column listing the user without
+		// recomputing a key (Go's lower-casing is not the database's).
+		for i, name := range []string{"email", "first", "last"} {
+			b = b.ColumnExpr(k.exprs[i]+" AS key_"+name).
+				ColumnExpr(k.like(k.exprs[i])+" AS match_"+name, k.pattern)
 		}
-		if after != nil {
-			b = b.Where("("+x+", u.id) > ("+k.param+", ?)", after.Key, after.ID)
+		b = b.Where("u.active = ?", r.m.active).Where(k.like(x), k.pattern)
+		if c.from != nil {
+			b = b.Where("("+x+", u.id) > ("+k.param+", ?)", c.from.Key, c.from.ID)
 		}
-		b = b.OrderExpr(x + ", u.id").Limit(int64(offset + limit + 1))
-		// A subquery, so that its ORDER BY and LIMIT are legal in a UNION
-		// ALL on SQLite.
+		b = b.OrderExpr(x + ", u.id").Limit(int64(c.batch))
 		b = db.NewSelect().TableExpr("(?) AS b", b).ColumnExpr("b.*")
-		if branches == nil {
-			branches = b
+		if q == nil {
+			q = b
 		} else {
-			branches = branches.UnionAll(b)
+			q = q.UnionAll(b)
 		}
 	}
-	page := db.NewSelect().TableExpr("(?) AS s", branches).ColumnExpr("s.*").
-		OrderExpr("s.match_key, s.id").
-		Limit(int64(limit + 1)).Offset(int64(offset))
-	return db.NewSelect().TableExpr("(?) AS g", page).ColumnExpr("g.*")
+	return q
+}
+
+// searchRow is a user read from one column's range (Col, an index of
+// searchKeys.exprs) with their three keys and whether each matches.
+type searchRow struct {
+	User       `bun:",extend"`
+	Col        int    `bun:"col"`
+	KeyEmail   string `bun:"key_email"`
+	KeyFirst   string `bun:"key_first"`
+	KeyLast    string `bun:"key_last"`
+	MatchEmail bool   `bun:"match_email"`
+	MatchFirst bool   `bun:"match_first"`
+	MatchLast  bool   `bun:"match_last"`
+}
+
+// key is the key the row was read under.
+func (r *searchRow) key() string {
+	return [3]string{r.KeyEmail, r.KeyFirst, r.KeyLast}[r.Col]
+}
+
+// owner is the column that lists the user: the one of their smallest
+// matching key, the first of email, first name, last name on a tie.
+func (r *searchRow) owner() int {
+	keys := [3]string{r.KeyEmail, r.KeyFirst, r.KeyLast}
+	match := [3]bool{r.MatchEmail, r.MatchFirst, r.MatchLast}
+	best := -1
+	for i := range keys {
+		if match[i] && (best < 0 || keys[i] < keys[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// searchMerge builds one group's page of a search from its three column
+// ranges. A user matching by several columns is in several ranges but
+// listed once, from the range of the column that owns them (searchRow.owner):
+// the merge takes rows in the order of (key, id) across the ranges and drops
+// the others. Rows arrive in batches; a range whose batch ran out while it
+// may hold more is read on from its last row before the merge can compare
+// its next row, with a larger batch each time, so a run of users listed
+// elsewhere is read once, in few queries.
+type searchMerge struct {
+	active bool
+	skip   int // owned rows still to skip: the offset
+	want   int // owned rows that decide the page: one more than it shows
+	listed []*searchRow
+	cols   [3]struct {
+		rows  []*searchRow  // read and not merged yet, in order
+		from  *UserPosition // where the next read starts
+		batch int           // the next read's size
+		more  bool          // the last read was full: rows may follow
+	}
+}
+
+func newSearchMerge(active bool, f UserFilter) *searchMerge {
+	m := &searchMerge{active: active, skip: f.Offset, want: f.Limit + 1}
+	batch := f.SearchBatch
+	if batch <= 0 {
+		// A page's worth: a page whose ranges hold only their own users
+		// is then one query.
+		batch = f.Offset + f.Limit + 1
+	}
+	for i := range m.cols {
+		m.cols[i].from, m.cols[i].batch, m.cols[i].more = f.After, batch, true
+	}
+	return m
+}
+
+// merge moves rows into the page until it is decided, and returns the
+// columns to read before it can go on: none once the page is decided.
+func (m *searchMerge) merge() []int {
+	for len(m.listed) < m.want {
+		var read []int
+		for i, c := range m.cols {
+			if len(c.rows) == 0 && c.more {
+				read = append(read, i)
+			}
+		}
+		if len(read) > 0 {
+			return read
+		}
+		next := -1
+		for i, c := range m.cols {
+			if len(c.rows) > 0 && (next < 0 || bySearchKey(c.rows[0], m.cols[next].rows[0]) < 0) {
+				next = i
+			}
+		}
+		if next < 0 {
+			return nil // every range has ended
+		}
+		r := m.cols[next].rows[0]
+		m.cols[next].rows = m.cols[next].rows[1:]
+		switch {
+		case r.owner() != next:
+		case m.skip > 0:
+			m.skip--
+		default:
+			m.listed = append(m.listed, r)
+		}
+	}
+	return nil
+}
+
+// add takes the rows a read of column col returned.
+func (m *searchMerge) add(col int, rows []*searchRow) {
+	c := &m.cols[col]
+	// UNION ALL keeps no order of its own; restore the range's.
+	slices.SortFunc(rows, bySearchKey)
+	c.rows, c.more = rows, len(rows) == c.batch
+	if len(rows) > 0 {
+		last := rows[len(rows)-1]
+		c.from = &UserPosition{Key: last.key(), ID: last.ID}
+	}
+	c.batch = max(c.batch, min(c.batch*8, searchBatchMax))
 }
 
 // EscapeLike makes s match itself in a LIKE pattern with ESCAPE '\': without
@@ -348,11 +514,11 @@ func newestFirst(a, b listRow) int {
 	return strings.Compare(string(b.ID[:]), string(a.ID[:]))
 }
 
-// byKey is a search's order. The keys are compared as the database compared
-// them (bytewise), never recomputed here: Go's lower-casing differs from the
-// database's outside ASCII.
-func byKey(a, b listRow) int {
-	if c := strings.Compare(a.MatchKey, b.MatchKey); c != 0 {
+// bySearchKey is a search's order. The keys are compared as the database
+// compared them (bytewise), never recomputed here: Go's lower-casing differs
+// from the database's outside ASCII.
+func bySearchKey(a, b *searchRow) int {
+	if c := strings.Compare(a.key(), b.key()); c != 0 {
 		return c
 	}
 	return strings.Compare(string(a.ID[:]), string(b.ID[:]))

@@ -296,10 +296,10 @@ var (
 	planScan = regexp.MustCompile(`(?:Index Only Scan|Index Scan) using (\w+)`)
 )
 
-// On PostgreSQL a search page is the users_search_* indexes merged in
-// order, from their start or a position, with no sequential scan and no
-// sort of the users at any depth; its count can range over the same
-// indexes, in their order.
+// On PostgreSQL a search page reads a range of each users_search_* index,
+// from its start or a position, with no sequential scan and no sort of the
+// users at any depth (the ranges are merged in Go); its count can range over
+// the same indexes, in their order.
 func TestListUsersSearchPlanUsesIndexes(t *testing.T) {
 	t.Parallel()
 	e := testenv.New(t, testenv.Config{})
@@ -368,9 +368,6 @@ func TestListUsersSearchPlanUsesIndexes(t *testing.T) {
 					if !used[idx] {
 						t.Errorf("%s (active=%v) %s: %s unused:\n%s", c.name, active, q.what, idx, plan)
 					}
-				}
-				if q.what == "page" && !strings.Contains(plan, "Merge Append") {
-					t.Errorf("%s (active=%v) page: no Merge Append:\n%s", c.name, active, plan)
 				}
 			}
 		}
