@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,6 +227,83 @@ func TestListUsersSearchListsAUserOnce(t *testing.T) {
 	got[len(got)-1].key = want[len(want)-1].key // the last page has no position
 	if !slices.Equal(got, want) {
 		t.Fatalf("walked %v, want %v", got, want)
+	}
+}
+
+// queryCounter counts the queries run through a DB.
+type queryCounter struct{ n atomic.Int64 }
+
+func (c *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (*queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// A column whose next rows are all users listed under another column (300
+// users with email pat-N and first name Pat: the first name lists them,
+// below every pat-N email) neither hides nor repeats anyone, paged by
+// positions or by offsets, however small the reads; and a page inside the
+// first-name range is one query, whatever lies ahead in the email range.
+func TestListUsersSearchPastManyDuplicates(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{})
+	ctx := context.Background()
+	var seeds []searchSeed
+	for i := range 300 {
+		seeds = append(seeds, searchSeed{fmt.Sprintf("pat-%03d@x.io", i), "Pat", "Lee"})
+	}
+	for i := range 12 {
+		seeds = append(seeds,
+			searchSeed{fmt.Sprintf("zed-%02d@x.io", i), "Zed", "Pat"},      // key "pat", by last name
+			searchSeed{fmt.Sprintf("pat-%03d@x.io", 300+i), "Bo", "Lee"},   // inside the run, by email
+			searchSeed{fmt.Sprintf("a-%02d@x.io", i), "Patricia", "Patel"}, // after the run, by first name
+			searchSeed{fmt.Sprintf("patz-%02d@x.io", i), "Bo", "Lee"},      // after the run, by email
+		)
+	}
+	users := insertSearchUsers(t, e.DB, seeds, func(i int) bool { return i%7 != 3 })
+	for _, active := range []bool{true, false} {
+		want := ids(searchOrder(users, "pat", active))
+		for _, batch := range []int{0, 1, 3} {
+			for _, limit := range []int{5, 25} {
+				f := models.UserFilter{Search: "pat", Active: &active, Limit: limit, SearchBatch: batch}
+				if got := walk(t, e.DB, f); !slices.Equal(got, want) {
+					t.Fatalf("active=%v batch %d limit %d: walked %d users, want %d:\n got %v\nwant %v", active, batch, limit, len(got), len(want), got, want)
+				}
+				var got []uuid.UUID
+				for f.Offset = 0; f.Offset < len(want)+limit; f.Offset += limit {
+					g, err := models.ListUsers(ctx, e.DB, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					group := g.Active
+					if !active {
+						group = g.Inactive
+					}
+					for _, u := range group.Items {
+						got = append(got, u.ID)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("active=%v batch %d limit %d: by offsets %d users, want %d:\n got %v\nwant %v", active, batch, limit, len(got), len(want), got, want)
+				}
+			}
+		}
+	}
+	// In the middle of the first-name range: the count, then one read.
+	active := true
+	mid := searchOrder(users, "pat", true)[100]
+	if mid.key != "pat" {
+		t.Fatalf("the 100th user is listed under %q", mid.key)
+	}
+	counter := &queryCounter{}
+	db := e.DB.WithQueryHook(counter)
+	g, err := models.ListUsers(ctx, db, models.UserFilter{Search: "pat", Active: &active, Limit: 20, After: &models.UserPosition{Key: mid.key, ID: mid.id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := counter.n.Load(); n != 2 || len(g.Active.Items) != 20 {
+		t.Fatalf("a page of %d users inside one range ran %d queries, want 2", len(g.Active.Items), n)
 	}
 }
 
