@@ -297,11 +297,15 @@ const searchBatchMax = 10000
 
 // pages reads the page of each group of a search. Each group's page merges
 // three ranges, one per column, each read in the order of its
-// users_search_* index from the group's start or position, with no other
-// filter: a filter saying which column lists a user would have to read past
-// every user it drops before answering one row. The merge drops those users
-// instead (searchMerge), and the reads of all groups that need rows go
-// together in one query, so a page whose ranges hold it costs one query.
+// users_search_* index from the group's start or position. A column's first
+// read has no other filter: a filter saying which column lists a user would
+// have to read past every user it drops before answering one row, and the
+// merge drops those users instead (searchMerge). A column read again (its
+// first batch ran out before the page was decided) is past that concern, and
+// the database drops the users other columns list (searchKeys.ownedBy), so a
+// long run of them is skipped where it is stored instead of sent. The reads
+// of all groups that need rows go together in one query, so a page whose
+// ranges hold it costs one query.
 func (k searchKeys) pages(ctx context.Context, db bun.IDB, groups []listGroup, f UserFilter) error {
 	merges := make([]*searchMerge, len(groups))
 	for i, g := range groups {
@@ -352,7 +356,8 @@ type searchRead struct {
 // readQuery selects the rows of each read: a UNION ALL of column ranges,
 // each a subquery so that its ORDER BY and LIMIT are legal in a UNION ALL on
 // SQLite. A range starts past the column's position and holds at most its
-// batch of rows, in the order of its index.
+// batch of rows, in the order of its index; a column's follow-up reads hold
+// only the users it lists.
 func (k searchKeys) readQuery(db bun.IDB, reads []searchRead) *bun.SelectQuery {
 	var q *bun.SelectQuery
 	for _, r := range reads {
@@ -372,6 +377,10 @@ func (k searchKeys) readQuery(db bun.IDB, reads []searchRead) *bun.SelectQuery {
 		b = b.Where("u.active = ?", r.m.active).Where(k.like(x), k.pattern)
 		if c.from != nil {
 			b = b.Where("("+x+", u.id) > ("+k.param+", ?)", c.from.Key, c.from.ID)
+		}
+		if c.owned {
+			owned, args := k.ownedBy(r.col)
+			b = b.Where(owned, args...)
 		}
 		b = b.OrderExpr(x + ", u.id").Limit(int64(c.batch))
 		b = db.NewSelect().TableExpr("(?) AS b", b).ColumnExpr("b.*")
@@ -402,28 +411,65 @@ func (r *searchRow) key() string {
 	return [3]string{r.KeyEmail, r.KeyFirst, r.KeyLast}[r.Col]
 }
 
-// owner is the column that lists the user: the one of their smallest
-// matching key, the first of email, first name, last name on a tie.
-func (r *searchRow) owner() int {
+// The rule that lists a user who matches by several columns under one of
+// them, written twice: ownedBy in SQL for the follow-up reads, searchRow.ownedBy
+// in Go for the merge. They must agree: a row SQL drops that Go would list
+// loses the user. TestListUsersSearchOwnerRuleAgrees reads each column both
+// ways, over users whose keys tie within a user and across users.
+//
+// A column lists the user when no other matching key is smaller, and none is
+// equal in a column before it (email, first name, last name): the user's
+// smallest matching key, the first column on a tie.
+
+// ownedBy is the rule as a condition on the rows of column col's range (whose
+// key matches): for email NOT (F LIKE p AND F < E) AND NOT (L LIKE p AND
+// L < E), for first name NOT (E LIKE p AND E <= F) AND NOT (L LIKE p AND
+// L < F), for last name NOT (E LIKE p AND E <= L) AND NOT (F LIKE p AND
+// F <= L), with its arguments.
+func (k searchKeys) ownedBy(col int) (string, []any) {
+	x := k.exprs[col]
+	var conds []string
+	var args []any
+	for j, y := range k.exprs {
+		op := "<"
+		switch {
+		case j == col:
+			continue
+		case j < col: // y wins a tie
+			op = "<="
+		}
+		conds = append(conds, "NOT ("+k.like(y)+" AND "+y+" "+op+" "+x+")")
+		args = append(args, k.pattern)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// ownedBy is the rule in Go, on the keys and matches the database computed
+// for a row of column col's range.
+func (r *searchRow) ownedBy(col int) bool {
 	keys := [3]string{r.KeyEmail, r.KeyFirst, r.KeyLast}
 	match := [3]bool{r.MatchEmail, r.MatchFirst, r.MatchLast}
-	best := -1
-	for i := range keys {
-		if match[i] && (best < 0 || keys[i] < keys[best]) {
-			best = i
+	for j := range keys {
+		switch {
+		case j == col || !match[j]:
+		case j < col && keys[j] <= keys[col]: // j wins a tie
+			return false
+		case j > col && keys[j] < keys[col]:
+			return false
 		}
 	}
-	return best
+	return true
 }
 
 // searchMerge builds one group's page of a search from its three column
 // ranges. A user matching by several columns is in several ranges but
-// listed once, from the range of the column that owns them (searchRow.owner):
-// the merge takes rows in the order of (key, id) across the ranges and drops
-// the others. Rows arrive in batches; a range whose batch ran out while it
-// may hold more is read on from its last row before the merge can compare
-// its next row, with a larger batch each time, so a run of users listed
-// elsewhere is read once, in few queries.
+// listed once, from the range of the column that owns them
+// (searchRow.ownedBy): the merge takes rows in the order of (key, id) across
+// the ranges and drops the others. Rows arrive in batches; a range whose
+// batch ran out while it may hold more is read on from its last row before
+// the merge can compare its next row, with a larger batch each time and
+// only the users the column owns (the database skips the others), so a run
+// of users listed elsewhere costs the page that crosses it one read.
 type searchMerge struct {
 	active bool
 	skip   int // owned rows still to skip: the offset
@@ -434,6 +480,7 @@ type searchMerge struct {
 		from  *UserPosition // where the next read starts
 		batch int           // the next read's size
 		more  bool          // the last read was full: rows may follow
+		owned bool          // the next read keeps only the users the column owns
 	}
 }
 
@@ -476,7 +523,7 @@ func (m *searchMerge) merge() []int {
 		r := m.cols[next].rows[0]
 		m.cols[next].rows = m.cols[next].rows[1:]
 		switch {
-		case r.owner() != next:
+		case !r.ownedBy(next):
 		case m.skip > 0:
 			m.skip--
 		default:
@@ -497,6 +544,9 @@ func (m *searchMerge) add(col int, rows []*searchRow) {
 		c.from = &UserPosition{Key: last.key(), ID: last.ID}
 	}
 	c.batch = max(c.batch, min(c.batch*8, searchBatchMax))
+	// Past its first read a column filters in the database: the merge would
+	// drop the other columns' users anyway.
+	c.owned = true
 }
 
 // EscapeLike makes s match itself in a LIKE pattern with ESCAPE '\': without

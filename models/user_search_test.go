@@ -305,6 +305,69 @@ func TestListUsersSearchPastManyDuplicates(t *testing.T) {
 	if n := counter.n.Load(); n != 2 || len(g.Active.Items) != 20 {
 		t.Fatalf("a page of %d users inside one range ran %d queries, want 2", len(g.Active.Items), n)
 	}
+
+}
+
+// The rule listing a user under one column is written in SQL, for the
+// follow-up reads of a column, and in Go, for the merge: each column read
+// with the SQL rule is exactly its rows Go lists, in order, including users
+// whose keys tie across their own columns and across users; and searches
+// over such ties, read one row at a time, come out in the order computed
+// from the rows.
+func TestListUsersSearchOwnerRuleAgrees(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{})
+	ctx := context.Background()
+	seeds := slices.Concat(mixedSeeds(), []searchSeed{
+		{"tie@x.io", "Tie@x.io", "TIE@X.IO"},    // all three equal: email
+		{"tiez@x.io", "Tiea", "tiea"},           // first equal to last, lowest: first
+		{"tieb@x.io", "Tiez", "TIEB@X.IO"},      // email equal to last, lowest: email
+		{"tiec@x.io", "TIEC@x.io", "Tieb"},      // email equal to first, last lower: last
+		{"zz1@x.io", "Tie@x.io", "tie@x.io"},    // first equal to last and to another's email: first
+		{"zz2@x.io", "Bo", "Tiea"},              // last equal to another's first: last
+		{"tied-1@x.io", "Tied", "Tied"},         // the same keys as the next user: first
+		{"tied-2@x.io", "Tied", "Tied"},         //
+		{"tie-x@x.io", "TIE", "tie"},            // first equal to last, below email: first
+		{"tiea@x.io", "Tiea@x.io", "Tiea@x.io"}, // first equal to last equal to email: email
+		{"tiee@x.io", "Zed", "Tiee@x.io"},       // last equal to email: email
+		{"zz3@x.io", "Tiee@x.io", "Tiee@x.io"},  // first and last equal to another's email: first
+	})
+	users := insertSearchUsers(t, e.DB, seeds, func(i int) bool { return i%5 != 3 })
+	dropped := 0
+	for _, q := range []string{"tie", "ti", "ann", "a", "x"} {
+		for _, active := range []bool{true, false} {
+			for col := range 3 {
+				all, err := models.SearchColumn(ctx, e.DB, q, active, col, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				owned, err := models.SearchColumn(ctx, e.DB, q, active, col, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want []models.SearchColumnRow
+				for _, r := range all {
+					if r.Owned {
+						want = append(want, r)
+					}
+				}
+				dropped += len(all) - len(want)
+				if !slices.Equal(owned, want) {
+					t.Errorf("q=%q active=%v column %d: SQL lists %v, Go %v", q, active, col, owned, want)
+				}
+			}
+			want := ids(searchOrder(users, q, active))
+			for _, limit := range []int{1, 2, 5} {
+				f := models.UserFilter{Search: q, Active: &active, Limit: limit, SearchBatch: 1}
+				if got := walk(t, e.DB, f); !slices.Equal(got, want) {
+					t.Errorf("q=%q active=%v limit %d:\n got %v\nwant %v", q, active, limit, got, want)
+				}
+			}
+		}
+	}
+	if dropped < 20 {
+		t.Fatalf("the columns hold %d users listed by another column; the seeds should make more", dropped)
+	}
 }
 
 // Search totals count at most cap+1 rows per column; a user matching by
