@@ -240,6 +240,21 @@ func (c *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) conte
 
 func (*queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
 
+// rowCounter counts the queries run through a DB and the rows they returned.
+type rowCounter struct{ queries, rows atomic.Int64 }
+
+func (c *rowCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	c.queries.Add(1)
+	return ctx
+}
+
+func (c *rowCounter) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	if e.Result != nil {
+		n, _ := e.Result.RowsAffected()
+		c.rows.Add(n)
+	}
+}
+
 // A column whose next rows are all users listed under another column (300
 // users with email pat-N and first name Pat: the first name lists them,
 // below every pat-N email) neither hides nor repeats anyone, paged by
@@ -306,6 +321,44 @@ func TestListUsersSearchPastManyDuplicates(t *testing.T) {
 		t.Fatalf("a page of %d users inside one range ran %d queries, want 2", len(g.Active.Items), n)
 	}
 
+	// The page that leaves the first-name range (its cursor 10 users before
+	// the range's end) reads the email column again past its first 21 rows,
+	// all Pats. That read ships only the users the email column lists: the
+	// page's reads return at most their first batch (21 rows a column) plus
+	// the users after the cursor, each once, where the run of Pats the email
+	// column does not list is longer than that.
+	order := searchOrder(users, "pat", true)
+	end := 0
+	for order[end+1].key == "pat" {
+		end++
+	}
+	at := end - 10
+	run := 0
+	for _, u := range users {
+		if u.Active && u.FirstName == "Pat" {
+			run++
+		}
+	}
+	rows := &rowCounter{}
+	g, err = models.ListUsers(ctx, e.DB.WithQueryHook(rows), models.UserFilter{
+		Search: "pat", Active: &active, Limit: 20, After: &models.UserPosition{Key: order[at].key, ID: order[at].id},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uuid.UUID
+	for _, u := range g.Active.Items {
+		got = append(got, u.ID)
+	}
+	if want := ids(order[at+1 : at+21]); !slices.Equal(got, want) {
+		t.Fatalf("the page leaving the first-name range:\n got %v\nwant %v", got, want)
+	}
+	shipped := rows.rows.Load() - 1 // the count's row
+	bound := int64(3*21 + len(order) - at - 1)
+	if rows.queries.Load() < 3 || shipped > bound || bound >= int64(run) {
+		t.Fatalf("the page leaving the first-name range ran %d queries returning %d rows, want a follow-up read and at most %d rows (%d Pats)",
+			rows.queries.Load(), shipped, bound, run)
+	}
 }
 
 // The rule listing a user under one column is written in SQL, for the
