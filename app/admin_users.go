@@ -32,7 +32,9 @@ type ListUsersInput struct {
 	Q       string `json:"q" validate:"max=254"`
 	Page    *int   `json:"page" validate:"omitempty,gte=1,lte=2147483647"`
 	PerPage *int   `json:"per_page" validate:"omitempty,gte=1,lte=100"`
-	Cursor  string `json:"cursor" validate:"max=200"`
+	// A search cursor holds the last user's key: an email of 254
+	// characters or a name of 100, up to 4 bytes each, fits.
+	Cursor string `json:"cursor" validate:"max=2000"`
 }
 
 // UserList is the admin user list with the cursor of each group's next page
@@ -42,8 +44,9 @@ type UserList struct {
 	ActiveNext, InactiveNext string
 }
 
-// ListUsers returns the users grouped by status, newest first, filtered by a
-// prefix of their email or names. With Status only that group is returned.
+// ListUsers returns the users grouped by status, filtered by a prefix of
+// their email or names: newest first without a search, in the order of the
+// matched text with one. With Status only that group is returned.
 func (a *App) ListUsers(ctx context.Context, in ListUsersInput) (*UserList, error) {
 	in.Q = strings.TrimSpace(in.Q)
 	if err := a.validate(in); err != nil {
@@ -98,15 +101,21 @@ func (a *App) ListUsers(ctx context.Context, in ListUsersInput) (*UserList, erro
 	return out, nil
 }
 
-// A user list cursor is base64url of: a version byte, the group (1 active,
-// 0 inactive), created_at in Unix nanoseconds, the user id, and a MAC over
-// all of it and the search. The MAC makes a cursor valid only for the query
-// that produced it, so an edited cursor or one reused with another status or
-// q is refused instead of listing from an arbitrary place.
+// A user list cursor is base64url of a version byte, the group (1 active,
+// 0 inactive), the last user's place in the list's order, and a MAC over all
+// of it and the search. Without q (version 1) the place is created_at in Unix
+// nanoseconds and the user id; with q (version 2) it is the user's search key
+// (a big-endian uint16 length, then its bytes) and the id. The MAC makes a
+// cursor valid only for the query that produced it, so an edited cursor or
+// one reused with another status or q is refused instead of listing from an
+// arbitrary place; a cursor of one version is refused by a list of the other.
 const (
-	userCursorVersion = 1
-	userCursorMACLen  = 16
-	userCursorLen     = 1 + 1 + 8 + 16 + userCursorMACLen
+	userCursorVersion       = 1
+	userSearchCursorVersion = 2
+	userCursorMACLen        = 16
+	userCursorLen           = 1 + 1 + 8 + 16 + userCursorMACLen
+	// userSearchCursorMin is a search cursor with an empty key.
+	userSearchCursorMin = 1 + 1 + 2 + 16 + userCursorMACLen
 )
 
 // userCursorLabel derives the cursors' key from JWT_SECRET.
@@ -119,26 +128,51 @@ func (a *App) userCursor(active bool, q string, pos models.UserPosition) string 
 // UserCursor is the next_cursor a server with this JWT secret answers for a
 // page ending at pos, so a cursor deep in a large list can be made from a
 // position read with SQL instead of paging there (the benchmark's deep page).
+// With q, pos.Key must be the search key the database answered for the user.
 func UserCursor(jwtSecret []byte, active bool, q string, pos models.UserPosition) string {
-	return signUserCursor(derive(jwtSecret, userCursorLabel), active, q, pos)
+	return signUserCursor(derive(jwtSecret, userCursorLabel), active, strings.TrimSpace(q), pos)
 }
 
 func signUserCursor(key []byte, active bool, q string, pos models.UserPosition) string {
-	b := make([]byte, 0, userCursorLen)
-	b = append(b, userCursorVersion, 0)
+	group := byte(0)
 	if active {
-		b[1] = 1
+		group = 1
 	}
-	b = binary.BigEndian.AppendUint64(b, uint64(pos.CreatedAt.UnixNano()))
+	var b []byte
+	if q == "" {
+		b = make([]byte, 0, userCursorLen)
+		b = append(b, userCursorVersion, group)
+		b = binary.BigEndian.AppendUint64(b, uint64(pos.CreatedAt.UnixNano()))
+	} else {
+		b = make([]byte, 0, userSearchCursorMin+len(pos.Key))
+		b = append(b, userSearchCursorVersion, group)
+		// Keys are short (an email of 254 characters at most). One too long
+		// for the length (only from outside the API) is cut, which makes a
+		// cursor far over the cursor field's limit: refused, never misread.
+		k := pos.Key[:min(len(pos.Key), 0xffff)]
+		b = binary.BigEndian.AppendUint16(b, uint16(len(k)))
+		b = append(b, k...)
+	}
 	b = append(b, pos.ID[:]...)
 	b = append(b, userCursorMAC(key, b, q)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// readUserCursor reads a cursor of the list of this group and q (trimmed).
 func (a *App) readUserCursor(s string, active bool, q string) (*models.UserPosition, error) {
 	bad := models.NewValidationError("cursor", "is not a cursor of this list; start again without it")
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != userCursorLen || b[0] != userCursorVersion {
+	if err != nil || len(b) < 2 {
+		return nil, bad
+	}
+	var idAt int
+	switch {
+	case q == "" && b[0] == userCursorVersion && len(b) == userCursorLen:
+		idAt = 10
+	case q != "" && b[0] == userSearchCursorVersion && len(b) >= userSearchCursorMin &&
+		len(b) == userSearchCursorMin+int(binary.BigEndian.Uint16(b[2:4])):
+		idAt = 4 + int(binary.BigEndian.Uint16(b[2:4]))
+	default:
 		return nil, bad
 	}
 	body, mac := b[:len(b)-userCursorMACLen], b[len(b)-userCursorMACLen:]
@@ -148,10 +182,14 @@ func (a *App) readUserCursor(s string, active bool, q string) (*models.UserPosit
 	if (body[1] == 1) != active {
 		return nil, models.NewValidationError("cursor", "belongs to the other status group")
 	}
-	var id uuid.UUID
-	copy(id[:], body[10:26])
-	at := time.Unix(0, int64(binary.BigEndian.Uint64(body[2:10]))).UTC()
-	return &models.UserPosition{CreatedAt: at, ID: id}, nil
+	pos := &models.UserPosition{}
+	copy(pos.ID[:], body[idAt:idAt+16])
+	if q == "" {
+		pos.CreatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(body[2:10]))).UTC()
+	} else {
+		pos.Key = string(body[4:idAt])
+	}
+	return pos, nil
 }
 
 func userCursorMAC(key, body []byte, q string) []byte {

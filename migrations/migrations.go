@@ -22,6 +22,7 @@ func New() *migrate.Migrations {
 	registerAccountLifecycle(m)
 	registerAuditEvents(m)
 	registerUserCounts(m)
+	registerSearchOrder(m)
 	return m
 }
 

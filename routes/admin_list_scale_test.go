@@ -1,6 +1,7 @@
 package routes_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -60,16 +61,52 @@ func seedListUsers(t *testing.T, e *testenv.Env, prefix string, n int, base time
 	}
 }
 
-// listOrder is a group's users in the list's order, read from the table.
-func listOrder(t *testing.T, e *testenv.Env, active bool, emailPrefix string) []uuid.UUID {
+// listOrder is a group's users in the list's order, computed in Go from the
+// table's rows (ASCII here, where Go lower-cases as the database does):
+// newest first without q; with q each matching user once, by the lowest of
+// its matching lower-case email, first and last name, then by id.
+func listOrder(t *testing.T, e *testenv.Env, active bool, q string) []uuid.UUID {
 	t.Helper()
-	var ids []uuid.UUID
-	q := e.DB.NewSelect().Model((*models.User)(nil)).Column("id").Where("active = ?", active).OrderExpr("created_at DESC, id DESC")
-	if emailPrefix != "" {
-		q = q.Where("email LIKE ?", emailPrefix+"%")
-	}
-	if err := q.Scan(context.Background(), &ids); err != nil {
+	var users []models.User
+	if err := e.DB.NewSelect().Model(&users).Where("active = ?", active).Scan(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	q = strings.ToLower(strings.TrimSpace(q))
+	type placed struct {
+		key string
+		u   models.User
+	}
+	var match []placed
+	for _, u := range users {
+		if q == "" {
+			match = append(match, placed{u: u})
+			continue
+		}
+		key, found := "", false
+		for _, v := range []string{u.Email, strings.ToLower(u.FirstName), strings.ToLower(u.LastName)} {
+			if strings.HasPrefix(v, q) && (!found || v < key) {
+				key, found = v, true
+			}
+		}
+		if found {
+			match = append(match, placed{key, u})
+		}
+	}
+	slices.SortFunc(match, func(a, b placed) int {
+		if q != "" {
+			if c := strings.Compare(a.key, b.key); c != 0 {
+				return c
+			}
+			return bytes.Compare(a.u.ID[:], b.u.ID[:])
+		}
+		if c := b.u.CreatedAt.Compare(a.u.CreatedAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(b.u.ID[:], a.u.ID[:])
+	})
+	ids := make([]uuid.UUID, len(match))
+	for i, m := range match {
+		ids[i] = m.u.ID
 	}
 	return ids
 }
@@ -141,17 +178,17 @@ func TestAdminUserListCursorWalk(t *testing.T) {
 	seedListUsers(t, e, "walk", 61, now, func(i int) bool { return i%4 != 1 })
 	seedListUsers(t, e, "else", 9, now.Add(-time.Minute), func(i int) bool { return i%2 == 0 })
 	for _, c := range []struct {
-		status, q, prefix, first string
-		perPage                  int
+		status, q, first string
+		perPage          int
 	}{
-		{"active", "", "", "", 7},
-		{"inactive", "", "", "page=1&", 4},
-		{"active", "WALK", "walk", "", 10},
-		{"inactive", "walk", "walk", "", 1},
-		{"active", "", "", "", 100},
+		{"active", "", "", 7},
+		{"inactive", "", "page=1&", 4},
+		{"active", "WALK", "", 10},
+		{"inactive", "walk", "", 1},
+		{"active", "", "", 100},
 	} {
 		active := c.status == "active"
-		want := listOrder(t, e, active, c.prefix)
+		want := listOrder(t, e, active, c.q)
 		base := fmt.Sprintf("status=%s&per_page=%d", c.status, c.perPage)
 		if c.q != "" {
 			base += "&q=" + url.QueryEscape(c.q)
@@ -300,5 +337,127 @@ func TestAdminUserListCappedSearchTotal(t *testing.T) {
 	rest := getUserList(t, e, "status=active&q=many&per_page=100&cursor="+url.QueryEscape(*last.Active.NextCursor))
 	if len(rest.Active.Items) != 1 || rest.Active.NextCursor != nil {
 		t.Fatalf("past page 100: %d items, next %v", len(rest.Active.Items), rest.Active.NextCursor)
+	}
+}
+
+// seedSearchUsers stores users with the given email, first and last name;
+// every third is inactive. They are created newest first in the given order,
+// which a search must not follow.
+func seedSearchUsers(t *testing.T, e *testenv.Env, rows [][3]string) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	users := make([]models.User, len(rows))
+	for i, r := range rows {
+		at := now.Add(-time.Duration(i) * time.Second)
+		users[i] = models.User{
+			ID: models.NewID(), Email: r[0], FirstName: r[1], LastName: r[2], PasswordHash: "x",
+			Active: i%3 != 2, TokenVersion: 1, CreatedAt: at, UpdatedAt: at,
+		}
+	}
+	if _, err := e.DB.NewInsert().Model(&users).Exec(context.Background()); err != nil {
+		t.Fatalf("seed users: %v", err)
+	}
+}
+
+// mixedSearchRows match "lee" by email, first or last name, several at
+// once, with keys equal across users and a first name equal to another
+// user's email.
+func mixedSearchRows() [][3]string {
+	rows := [][3]string{
+		{"lee@x.io", "Zoe", "Park"},
+		{"kim@x.io", "Lee@X.io", "Park"}, // first name = the first user's email
+		{"leena@x.io", "Leena", "LEE"},   // last name lowest
+		{"lee.a@x.io", "lee.a@x.io", "Q"},
+		{"max@x.io", "Lee", "Lee"},
+		{"sam@x.io", "Leeroy", "Lee"},
+		{"tom@x.io", "Tom", "Leeds"},
+		{"leeds@x.io", "Ann", "Ann"}, // same key as tom's last name
+		{"nolee@x.io", "Ole", "Kale"},
+	}
+	for i := range 40 {
+		rows = append(rows, [3]string{
+			fmt.Sprintf("%s%02d@x.io", []string{"lee", "bo", "leeds", "al"}[i%4], i),
+			[]string{"Lee", "Leeroy", "Bo", "Lee@x.io"}[(i/4)%4],
+			[]string{"Lee", "Stone", "Leeds", "Lee-Ann", "Cole"}[i%5],
+		})
+	}
+	return rows
+}
+
+// A walk by next_cursor over a search whose users match by email, first or
+// last name visits every match exactly once, in the order of the matched
+// text, for both groups and any page size.
+func TestAdminUserSearchCursorWalk(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{})
+	withAdmin(t, e)
+	seedSearchUsers(t, e, mixedSearchRows())
+	for _, c := range []struct {
+		status, q string
+		perPage   int
+	}{
+		{"active", "lee", 1},
+		{"active", "LEE", 3},
+		{"inactive", "lee", 2},
+		{"active", "leeds", 4},
+		{"inactive", "lee@", 1},
+		{"active", "lee", 100},
+	} {
+		active := c.status == "active"
+		want := listOrder(t, e, active, c.q)
+		if c.q == "lee" && active && len(want) < 20 {
+			t.Fatalf("only %d matches", len(want))
+		}
+		base := fmt.Sprintf("status=%s&per_page=%d&q=%s", c.status, c.perPage, url.QueryEscape(c.q))
+		var got []uuid.UUID
+		query := base
+		for pages := 0; ; pages++ {
+			if pages > len(want)+1 {
+				t.Fatalf("%s: the walk does not end", base)
+			}
+			l := getUserList(t, e, query)
+			g := l.Active
+			if !active {
+				g = l.Inactive
+			}
+			if g.Total != len(want) || g.TotalCapped {
+				t.Fatalf("%s: total %d (capped %v), want %d", base, g.Total, g.TotalCapped, len(want))
+			}
+			for _, u := range g.Items {
+				got = append(got, u.ID)
+			}
+			if g.NextCursor == nil {
+				break
+			}
+			query = base + "&cursor=" + url.QueryEscape(*g.NextCursor)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s:\n got %v\nwant %v", base, got, want)
+		}
+	}
+}
+
+// Users erased or deactivated between two pages of a search neither shift
+// nor repeat the rest of the walk.
+func TestAdminUserSearchCursorAcrossChanges(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{})
+	withAdmin(t, e)
+	seedSearchUsers(t, e, mixedSearchRows())
+	order := listOrder(t, e, true, "lee")
+	first := getUserList(t, e, "status=active&q=lee&per_page=5")
+	mustStatus(t, e.Do(http.MethodDelete, pathAdminUsers+"/"+order[4].String(), nil, adminTok(e)), http.StatusOK, "")
+	mustStatus(t, e.Do(http.MethodDelete, pathAdminUsers+"/"+order[5].String(), nil, adminTok(e)), http.StatusOK, "")
+	mustStatus(t, e.Do(http.MethodPatch, pathAdminUsers+"/"+order[7].String(), map[string]any{"active": false}, adminTok(e)), http.StatusOK, "")
+	second := getUserList(t, e, "status=active&q=lee&per_page=5&cursor="+url.QueryEscape(*first.Active.NextCursor))
+	var got []uuid.UUID
+	for _, u := range second.Active.Items {
+		got = append(got, u.ID)
+	}
+	if want := []uuid.UUID{order[6], order[8], order[9], order[10], order[11]}; !slices.Equal(got, want) {
+		t.Fatalf("second page %v, want %v", got, want)
+	}
+	if second.Active.Total != len(order)-3 {
+		t.Fatalf("total after the changes: %d, want %d", second.Active.Total, len(order)-3)
 	}
 }

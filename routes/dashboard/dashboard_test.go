@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -281,10 +282,23 @@ func TestUserListGroupsSearchAndPaging(t *testing.T) {
 	if strings.Contains(p.Body, "zed-") || strings.Count(p.Body, `href="/admin/users/`) != 20 || !strings.Contains(p.Body, `No inactive users match “pat-”.`) {
 		t.Fatalf("search for pat-: want 20 rows, no zed:\n%s", p.Body)
 	}
+	emails := func(body string) []string {
+		var out []string
+		for _, m := range regexpMust(`<div class="email muted">([^<]+)</div>`).FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	found := emails(p.Body)
 	next := regexpFind(t, p.Body, `rel="next" href="([^"]+)"`)
 	p = fc.get(strings.ReplaceAll(next, "&amp;", "&"))
 	if p.StatusCode != http.StatusOK || strings.Count(p.Body, `href="/admin/users/`) != 1 {
 		t.Fatalf("second page of pat-: %d\n%s", p.StatusCode, p.Body)
+	}
+	// A search lists by the matched text (here the emails), across pages.
+	found = append(found, emails(p.Body)...)
+	if len(found) != 21 || !slices.IsSorted(found) || len(slices.Compact(slices.Clone(found))) != 21 {
+		t.Errorf("the search's two pages are not the 21 emails in order: %v", found)
 	}
 	if p := fc.get("/admin/?status=active&cursor=bogus"); p.StatusCode != http.StatusBadRequest || !strings.Contains(p.Body, "Please correct") {
 		t.Errorf("bad cursor: %d", p.StatusCode)

@@ -602,6 +602,11 @@ export interface paths {
          *     only that group. `q` filters both groups by email or name. `page` and `per_page` apply to
          *     each group separately.
          *
+         *     Order: without `q` each group is newest first (by creation, then id). With `q` each group
+         *     is in the order of the matched text: a user's key is the lowest of their lower-case email,
+         *     first name and last name that start with `q`, compared byte by byte (UTF-8), then the
+         *     user id breaks ties; each user is listed once.
+         *
          *     Paging at any depth: each group answers `next_cursor`; pass it back as `cursor` (with the
          *     same `status` and `q`, and `per_page` as wished) for the group's next page, in constant
          *     time however deep. A cursor continues one group, so `cursor` requires `status`; it
