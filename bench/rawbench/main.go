@@ -10,8 +10,10 @@
 //	                                                slow bodies over the JSON limit, all at once
 //	rawbench avatars -url U -tokens F -conns 8 -rounds 2
 //	                                                the costliest accepted avatar, uploaded at once
+//	rawbench smtpsink -addr 127.0.0.1:2525          accept SMTP mail and discard it until stopped
 //
-// bcrypt, put, slowbodies and avatars print one JSON object on stdout.
+// bcrypt, put, slowbodies, avatars and smtpsink (when stopped) print one JSON
+// object on stdout.
 package main
 
 import (
@@ -37,7 +39,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: rawbench bcrypt|put|empty|jpeg|slowbodies|avatars [flags]")
+		return errors.New("usage: rawbench bcrypt|put|empty|jpeg|slowbodies|avatars|smtpsink [flags]")
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runSlowBodies(ctx, fs, args, stdout)
 	case "avatars":
 		return runAvatars(ctx, fs, args, stdout)
+	case "smtpsink":
+		return runSMTPSink(ctx, fs, args, stdout)
 	}
-	return fmt.Errorf("unknown command %q (want bcrypt, put, empty, jpeg, slowbodies or avatars)", cmd)
+	return fmt.Errorf("unknown command %q (want bcrypt, put, empty, jpeg, slowbodies, avatars or smtpsink)", cmd)
 }
