@@ -136,6 +136,8 @@ eval "$services_env"
 command -v psql >/dev/null || die "psql is missing (scripts/services.sh installs postgresql)"
 
 mkdir -p "$WORK" "$(dirname "$REPORT")"
+# Absolute: the bench tools are built from inside bench/ (a module of its own).
+WORK=$(cd "$WORK" && pwd)
 rm -f "$WORK"/*.json "$WORK"/*.meta "$WORK"/*.txt "$WORK"/*.log "$WORK"/*.pprof "$WORK"/*.cpu* "$WORK"/*.times
 NOTES=$WORK/notes.txt
 : >"$NOTES"
