@@ -2,6 +2,20 @@
 
 package avatarimage
 
+/*
+#include <malloc.h>
+
+// glibc raises its mmap threshold to the size of each large block freed
+// (up to 32 MiB), after which such blocks come from per-thread arenas that
+// are never given back: decodes on different threads then each keep their
+// pixels, and the server's RSS grew past 400 MB under the costliest PNGs
+// (one decode at a time). A fixed threshold turns that adjustment off, so
+// every large buffer is mapped and unmapped and RSS falls back after each
+// decode.
+static void fix_mmap_threshold(void) { mallopt(M_MMAP_THRESHOLD, 128 * 1024); }
+*/
+import "C"
+
 import (
 	"bytes"
 	"image"
@@ -14,6 +28,7 @@ import (
 )
 
 var startVips = sync.OnceFunc(func() {
+	C.fix_mmap_threshold()
 	// govips writes every message at info level and up to stderr unless
 	// told otherwise. libvips' warnings (a truncated file, say) are about
 	// uploads the server refuses anyway: they go to the default logger at
