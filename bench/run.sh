@@ -173,12 +173,14 @@ go build -o "$BIN/accounts" . || die "go build of the server failed"
 # The libvips build, what the Dockerfile ships. SHIPPED_BIN is the build the
 # memory bound is judged on: the vips one, or pure Go when libvips is missing.
 VIPS_BIN=
+VIPS_NOTE="libvips missing"
 SHIPPED_BIN=$BIN/accounts
 SHIPPED_BUILD="pure Go (libvips missing; the Docker image ships the vips build)"
 if command -v pkg-config >/dev/null && pkg-config --exists vips; then
 	log "building the server with -tags vips (libvips $(pkg-config --modversion vips))"
 	CGO_ENABLED=1 go build -tags vips -o "$BIN/accounts-vips" . || die "go build -tags vips of the server failed"
 	VIPS_BIN=$BIN/accounts-vips
+	VIPS_NOTE="libvips $(pkg-config --modversion vips)"
 	SHIPPED_BIN=$VIPS_BIN
 	SHIPPED_BUILD="vips (libvips $(pkg-config --modversion vips)), as the Docker image"
 else
@@ -331,7 +333,7 @@ cpu_note() { # cpu_note TITLE BEFORE_FILE AFTER_FILE SECONDS [WRK_CPU_FILE...]
 	# Programs of the benchmark itself; CPU taken by anything else (other
 	# builds or tests on the machine) makes the row noisy, and is flagged.
 	awk -v title="$title" -v hz="$hz" -v secs="$secs" -v cores="$CORES" -v wrk="$wrk_cpu" \
-		-v ours='^(accounts|ceiling|postgres|wrk|mailpit|minio|redis-server|kworker.*|kdamond.*|ksoftirqd.*|rcu_.*|migration.*)$' '
+		-v ours='^(accounts|accounts-vips|ceiling|postgres|wrk|mailpit|minio|redis-server|kworker.*|kdamond.*|ksoftirqd.*|rcu_.*|migration.*)$' '
 		NR == FNR { before[$1] = $2; next }
 		{ d = ($2 - before[$1]) / hz; if ($1 == "_machine_busy") busy = d; else if (d > 0) { live += d; if (d >= 0.1 && $1 !~ /^kworker/) used[$1] = d } }
 		END {
@@ -703,7 +705,7 @@ if command -v redis-cli >/dev/null; then
 		xargs -r -n 500 redis-cli -h "${redis_host%:*}" -p "${redis_host##*:}" -n "$REDIS_DB" unlink >/dev/null 2>&1 || true
 fi
 
-settings="wrk $DURATION per workload after a $WARMUP warm-up, $THREADS threads, timeout $WRK_TIMEOUT; $USERS users x $PRODUCTS products; bcrypt cost $COST; avatar upload $(stat -c %s "$JPEG") bytes (${JPEG_W}x${JPEG_H} JPEG), servers pure Go and -tags vips (${VIPS_BIN:+libvips $(pkg-config --modversion vips)}${VIPS_BIN:-libvips missing}); servers in production mode, LOG_LEVEL=warn, CODE_RESEND_COOLDOWN=0s, AUTH_RATE_LIMIT=1000000, AVATAR_RATE_LIMIT=1000000, one fresh server per workload"
+settings="wrk $DURATION per workload after a $WARMUP warm-up, $THREADS threads, timeout $WRK_TIMEOUT; $USERS users x $PRODUCTS products; bcrypt cost $COST; avatar upload $(stat -c %s "$JPEG") bytes (${JPEG_W}x${JPEG_H} JPEG), servers pure Go and -tags vips ($VIPS_NOTE); servers in production mode, LOG_LEVEL=warn, CODE_RESEND_COOLDOWN=0s, AUTH_RATE_LIMIT=1000000, AVATAR_RATE_LIMIT=1000000, one fresh server per workload"
 settings+="; 1-minute load average at start $LOAD_AT_START"
 [[ -z ${BENCH_SERVER_DB_PARAMS:-} ]] || settings+="; server DATABASE_URL extra parameters: $BENCH_SERVER_DB_PARAMS"
 "$BIN/report" -dir "$WORK" -out "$REPORT" -go "$GO_VERSION" -settings "$settings"
