@@ -3,7 +3,10 @@
 # same run, and writes bench/results/latest.md (`make bench`).
 #
 #   1. starts or reuses PostgreSQL, Redis, MinIO and Mailpit (scripts/services.sh);
-#   2. builds the server, the stack ceiling (bench/ceiling) and the tools;
+#   2. builds the server twice, pure Go (the default) and with -tags vips (the
+#      libvips decoder the Docker image ships; only when `pkg-config --exists
+#      vips`, otherwise its workloads report "skipped: libvips missing"), the
+#      stack ceiling (bench/ceiling) and the tools;
 #   3. recreates a database of its own, migrates it with `accounts migrate`,
 #      seeds users with products by COPY and signs a token for each;
 #   4. runs wrk (bench/lua/*.lua), each workload on a freshly started
@@ -12,12 +15,16 @@
 #        me        GET /api/v1/users/me               ME_CONNS
 #        login     POST /api/v1/auth/login            LOGIN_CONNS
 #        register  POST /api/v1/auth/register         REGISTER_CONNS
-#        avatar    PUT /api/v1/users/me/avatar        AVATAR_CONNS (skipped when the route is missing)
+#        avatar    PUT /api/v1/users/me/avatar        AVATAR_CONNS (skipped when the route is missing),
+#                  a 12-megapixel JPEG (4000x3000, about 3 MiB), on the pure-Go server, then
+#                  the same on the vips server (avatar_vips); both judged against one raw
+#                  PutObject rate of the stored size
 #        me_login  me while login runs on the same server
 #        refresh_ceiling  POST refresh on bench/ceiling (one indexed UPDATE)  REFRESH_CONNS
 #        refresh   POST /api/v1/auth/token/refresh (rotation)              REFRESH_CONNS
 #        mem_bodies   150 slow 5 MiB bodies at once to POST /api/v1/auth/login (rawbench slowbodies)
-#        mem_avatars  8 uploads at once of the costliest accepted avatar (rawbench avatars)
+#        mem_avatars  8 uploads at once of the costliest accepted avatar (rawbench avatars),
+#                     on the build the Docker image ships (vips; pure Go when libvips is missing)
 #        (the two memory bounds: peak RSS <= 250 MB, against the idle server's RSS)
 #   5. measures the raw bcrypt compare rate (before login and after register)
 #      and the raw MinIO PutObject rate;
@@ -129,6 +136,8 @@ eval "$services_env"
 command -v psql >/dev/null || die "psql is missing (scripts/services.sh installs postgresql)"
 
 mkdir -p "$WORK" "$(dirname "$REPORT")"
+# Absolute: the bench tools are built from inside bench/ (a module of its own).
+WORK=$(cd "$WORK" && pwd)
 rm -f "$WORK"/*.json "$WORK"/*.meta "$WORK"/*.txt "$WORK"/*.log "$WORK"/*.pprof "$WORK"/*.cpu* "$WORK"/*.times
 NOTES=$WORK/notes.txt
 : >"$NOTES"
@@ -161,6 +170,22 @@ BIN=$WORK/bin
 mkdir -p "$BIN"
 log "building the server and the bench tools"
 go build -o "$BIN/accounts" . || die "go build of the server failed"
+# The libvips build, what the Dockerfile ships. SHIPPED_BIN is the build the
+# memory bound is judged on: the vips one, or pure Go when libvips is missing.
+VIPS_BIN=
+VIPS_NOTE="libvips missing"
+SHIPPED_BIN=$BIN/accounts
+SHIPPED_BUILD="pure Go (libvips missing; the Docker image ships the vips build)"
+if command -v pkg-config >/dev/null && pkg-config --exists vips; then
+	log "building the server with -tags vips (libvips $(pkg-config --modversion vips))"
+	CGO_ENABLED=1 go build -tags vips -o "$BIN/accounts-vips" . || die "go build -tags vips of the server failed"
+	VIPS_BIN=$BIN/accounts-vips
+	VIPS_NOTE="libvips $(pkg-config --modversion vips)"
+	SHIPPED_BIN=$VIPS_BIN
+	SHIPPED_BUILD="vips (libvips $(pkg-config --modversion vips)), as the Docker image"
+else
+	log "libvips missing (pkg-config --exists vips failed): the vips workloads are skipped"
+fi
 # The tools are a Go module of their own (bench/go.mod), so the product's
 # go.mod holds only what the product uses.
 for tool in ceiling seed rawbench report; do
@@ -202,8 +227,10 @@ REFRESH_CEILING=$WORK/refresh-ceiling.txt
 DATABASE_URL=$DB_URL JWT_SECRET=$JWT_SECRET "$BIN/seed" -users "$USERS" -products "$PRODUCTS" \
 	-password "$PASSWORD" -cost "$COST" -tokens "$TOKENS" -emails "$EMAILS" \
 	-refresh "$REFRESH,$REFRESH_CEILING" || die "seeding failed"
+# A phone photo: 12 megapixels, about 3 MiB (AVATAR_MAX_BYTES is 5 MiB).
 JPEG=$WORK/avatar.jpg
-"$BIN/rawbench" jpeg -out "$JPEG" -width 1200 -height 900 -target $((300 << 10)) >&2
+JPEG_W=4000 JPEG_H=3000
+"$BIN/rawbench" jpeg -out "$JPEG" -width "$JPEG_W" -height "$JPEG_H" -target $((3 << 20)) >&2
 
 export BENCH_LUA=$ROOT/bench/lua BENCH_TOKENS=$TOKENS BENCH_EMAILS=$EMAILS BENCH_JPEG=$JPEG BENCH_THREADS=$THREADS \
 	BENCH_REFRESH=$REFRESH BENCH_REFRESH_CEILING=$REFRESH_CEILING \
@@ -213,6 +240,7 @@ export S3_ENDPOINT=$TEST_S3_ENDPOINT S3_ACCESS_KEY=$TEST_S3_ACCESS_KEY S3_SECRET
 # --- servers -----------------------------------------------------------------
 
 SERVER_PID=
+SERVER_BIN=$BIN/accounts # the build start_server runs
 wait_healthy() { # wait_healthy URL PID LOG
 	local deadline=$((SECONDS + 30))
 	until curl -fs -o /dev/null --max-time 1 "$1"; do
@@ -237,7 +265,7 @@ start_server() { # start_server NAME [VAR=VALUE...]: a fresh API server
 	local name=$1
 	shift
 	port_free "$PORT"
-	env "${SERVER_ENV[@]}" "$@" "$BIN/accounts" serve >"$WORK/$name.server.log" 2>&1 &
+	env "${SERVER_ENV[@]}" "$@" "$SERVER_BIN" serve >"$WORK/$name.server.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	wait_healthy "http://127.0.0.1:$PORT/healthz" "$SERVER_PID" "$WORK/$name.server.log"
@@ -305,7 +333,7 @@ cpu_note() { # cpu_note TITLE BEFORE_FILE AFTER_FILE SECONDS [WRK_CPU_FILE...]
 	# Programs of the benchmark itself; CPU taken by anything else (other
 	# builds or tests on the machine) makes the row noisy, and is flagged.
 	awk -v title="$title" -v hz="$hz" -v secs="$secs" -v cores="$CORES" -v wrk="$wrk_cpu" \
-		-v ours='^(accounts|ceiling|postgres|wrk|mailpit|minio|redis-server|kworker.*|kdamond.*|ksoftirqd.*|rcu_.*|migration.*)$' '
+		-v ours='^(accounts|accounts-vips|ceiling|postgres|wrk|mailpit|minio|redis-server|kworker.*|kdamond.*|ksoftirqd.*|rcu_.*|migration.*)$' '
 		NR == FNR { before[$1] = $2; next }
 		{ d = ($2 - before[$1]) / hz; if ($1 == "_machine_busy") busy = d; else if (d > 0) { live += d; if (d >= 0.1 && $1 !~ /^kworker/) used[$1] = d } }
 		END {
@@ -447,20 +475,34 @@ fi
 
 raw_bcrypt bcrypt-after.json
 
-if wants avatar; then
-	"$BIN/rawbench" empty -bucket "$BUCKET" >&2 || log "could not empty bucket $BUCKET; continuing"
-	start_server avatar
+# avatar_run NAME: the avatar workload on a fresh server of SERVER_BIN.
+avatar_run() {
+	local name=$1 token status
+	start_server "$name"
 	token=$(head -n 1 "$TOKENS")
-	status=$(curl -s -o "$WORK/avatar.probe.txt" -w '%{http_code}' --max-time 30 -X PUT \
+	status=$(curl -s -o "$WORK/$name.probe.txt" -w '%{http_code}' --max-time 30 -X PUT \
 		-H "Authorization: Bearer $token" -F "avatar=@$JPEG;type=image/jpeg" "$API/api/v1/users/me/avatar" || true)
 	if [[ $status == 404 || $status == 405 ]]; then
-		log "avatar: PUT /api/v1/users/me/avatar answered $status; skipped: route missing"
-		skip avatar "$AVATAR_CONNS" "route missing (PUT /api/v1/users/me/avatar answered $status)"
+		log "$name: PUT /api/v1/users/me/avatar answered $status; skipped: route missing"
+		skip "$name" "$AVATAR_CONNS" "route missing (PUT /api/v1/users/me/avatar answered $status)"
 	else
-		[[ $status == 2* ]] || log "avatar: probe answered $status: $(head -c 300 "$WORK/avatar.probe.txt")"
-		measure avatar avatar "$AVATAR_CONNS" "$API"
+		[[ $status == 2* ]] || log "$name: probe answered $status: $(head -c 300 "$WORK/$name.probe.txt")"
+		measure "$name" avatar "$AVATAR_CONNS" "$API"
 	fi
 	stop_server
+}
+
+if wants avatar; then
+	"$BIN/rawbench" empty -bucket "$BUCKET" >&2 || log "could not empty bucket $BUCKET; continuing"
+	avatar_run avatar
+	if [[ -n $VIPS_BIN ]]; then
+		# Emptied again, so the bucket's first object, whose size the raw
+		# PutObject baseline takes, is what the shipped build stores.
+		"$BIN/rawbench" empty -bucket "$BUCKET" >&2 || log "could not empty bucket $BUCKET; continuing"
+		SERVER_BIN=$VIPS_BIN avatar_run avatar_vips
+	else
+		skip avatar_vips "$AVATAR_CONNS" "libvips missing"
+	fi
 
 	# The stored avatar's size comes from the bucket the avatar workload filled;
 	# without it (route missing), the upload's own size.
@@ -476,7 +518,8 @@ fi
 
 if wants mem_avatars; then
 	"$BIN/rawbench" empty -bucket "$BUCKET" >&2 || true
-	memory_run mem_avatars avatars -url "$API/api/v1/users/me/avatar" -tokens "$TOKENS" -conns 8 -rounds 2
+	SERVER_BIN=$SHIPPED_BIN memory_run mem_avatars avatars -url "$API/api/v1/users/me/avatar" -tokens "$TOKENS" -conns 8 -rounds 2
+	printf 'build=%s\n' "$SHIPPED_BUILD" >>"$WORK/mem_avatars.meta"
 	"$BIN/rawbench" empty -bucket "$BUCKET" >&2 || true
 fi
 
@@ -662,7 +705,7 @@ if command -v redis-cli >/dev/null; then
 		xargs -r -n 500 redis-cli -h "${redis_host%:*}" -p "${redis_host##*:}" -n "$REDIS_DB" unlink >/dev/null 2>&1 || true
 fi
 
-settings="wrk $DURATION per workload after a $WARMUP warm-up, $THREADS threads, timeout $WRK_TIMEOUT; $USERS users x $PRODUCTS products; bcrypt cost $COST; avatar upload $(stat -c %s "$JPEG") bytes (1200x900 JPEG); servers in production mode, LOG_LEVEL=warn, CODE_RESEND_COOLDOWN=0s, AUTH_RATE_LIMIT=1000000, AVATAR_RATE_LIMIT=1000000, one fresh server per workload"
+settings="wrk $DURATION per workload after a $WARMUP warm-up, $THREADS threads, timeout $WRK_TIMEOUT; $USERS users x $PRODUCTS products; bcrypt cost $COST; avatar upload $(stat -c %s "$JPEG") bytes (${JPEG_W}x${JPEG_H} JPEG), servers pure Go and -tags vips ($VIPS_NOTE); servers in production mode, LOG_LEVEL=warn, CODE_RESEND_COOLDOWN=0s, AUTH_RATE_LIMIT=1000000, AVATAR_RATE_LIMIT=1000000, one fresh server per workload"
 settings+="; 1-minute load average at start $LOAD_AT_START"
 [[ -z ${BENCH_SERVER_DB_PARAMS:-} ]] || settings+="; server DATABASE_URL extra parameters: $BENCH_SERVER_DB_PARAMS"
 "$BIN/report" -dir "$WORK" -out "$REPORT" -go "$GO_VERSION" -settings "$settings"

@@ -131,3 +131,44 @@ func TestReportJudgesTheMillionWorkload(t *testing.T) {
 		}
 	}
 }
+
+// Both avatar builds are judged against one raw PutObject rate; only the
+// vips build (the one the Docker image ships) has the 0.3 x target, and a
+// run without libvips says so.
+func TestReportJudgesBothAvatarBuilds(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"avatar.json":      summary(2, 9000000, 0),
+		"avatar.meta":      "conns=8\nrss_kb=204800\n",
+		"avatar_vips.json": summary(40, 900000, 0),
+		"avatar_vips.meta": "conns=8\nrss_kb=102400\n",
+		"put.json":         `{"size":50000,"size_from":"bucket b","workers":8,"ops_per_sec":1000,"p50_us":5000,"p99_us":9000}`,
+		"mem_avatars.json": `{"requests":16,"statuses":{"200":16},"seconds":30,"upload_bytes":900000}`,
+		"mem_avatars.meta": "rss_kb=102400\nidle_rss_kb=20480\nbuild=vips (libvips 8.14.1), as the Docker image\n",
+	})
+	var out strings.Builder
+	if err := run([]string{"-dir", dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"| avatar (pure Go) req/s vs raw PutObject (no target; 0.3 x is the vips build's) | 0.002 x (2.0 / 1000.0) | - |",
+		"| avatar (vips) req/s >= 0.3 x raw PutObject | 0.040 x (40.0 / 1000.0) | FAIL |",
+		"| server peak RSS during 8 avatar uploads (vips) <= 250 MB | 100.0 MB | pass |",
+		"| avatar (vips): PUT /users/me/avatar | 8 | 1000 | 40.0 |",
+		"twice each; server build: vips (libvips 8.14.1), as the Docker image | 200 x 16 | 100.0 MB |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+
+	writeFiles(t, dir, map[string]string{"avatar_vips.meta": "conns=8\nskipped=libvips missing\n"})
+	out.Reset()
+	if err := run([]string{"-dir", dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "| avatar (vips) | skipped: libvips missing | - |") {
+		t.Errorf("a run without libvips should say so:\n%s", got)
+	}
+}
