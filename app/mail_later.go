@@ -42,6 +42,13 @@ func (a *App) mailLater(ctx context.Context, purpose, email, code string, discar
 // handed over or given up; the server calls it when shutting down.
 func (a *App) WaitBackground() { a.later.Wait() }
 
+// Close waits for the background work and stops the password threads; the
+// App serves nothing after it.
+func (a *App) Close() {
+	a.later.Wait()
+	a.passwords.Close()
+}
+
 // sendLater hands a finished mail (a security notice) to the mailer after
 // the answer, within the same bound on sends in flight as mailLater; what
 // is the notice's kind, for metrics and the log.

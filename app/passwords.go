@@ -16,9 +16,10 @@ import (
 // requests leave, instead of starving them (a bcrypt is ~50 ms of CPU that Go
 // cannot interrupt for less than its 10 ms time slice).
 type Passwords struct {
-	cost  int
-	gate  *work.Gate
-	dummy []byte
+	cost    int
+	gate    *work.Gate
+	threads *work.LowPriorityThreads
+	dummy   []byte
 }
 
 // NewPasswords returns a hasher at the given bcrypt cost running at most
@@ -27,7 +28,7 @@ func NewPasswords(cost, slots int) *Passwords {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	p := &Passwords{cost: cost, gate: work.NewGate("password", slots)}
+	p := &Passwords{cost: cost, gate: work.NewGate("password", slots), threads: work.NewLowPriorityThreads(slots)}
 	// A real hash to compare against when the account does not exist, so an
 	// unknown email costs the same time as a wrong password.
 	p.dummy, _ = bcrypt.GenerateFromPassword([]byte("timing-equaliser-password"), cost)
@@ -74,10 +75,15 @@ func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, err
 	}
 }
 
-// background runs fn inside the gate on a low-priority thread.
+// background runs fn inside the gate on one of the low-priority threads:
+// the gate queues callers in arrival order (and lets a request give up), so
+// a thread is always free when a job reaches it.
 func (p *Passwords) background(ctx context.Context, fn func()) error {
 	return p.gate.Do(ctx, func() error {
-		work.OnLowPriorityThread(fn)
+		p.threads.Run(fn)
 		return nil
 	})
 }
+
+// Close stops the hashing threads; no Hash or Check may follow.
+func (p *Passwords) Close() { p.threads.Close() }

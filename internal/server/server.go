@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		DB: s.DB, Codes: codes, PasswordBudget: budget, Mailer: s.Mailer, Objects: objects, Events: s.Metrics,
 		Log: appLog, Now: o.now, Templates: tpl, Options: appOptions(cfg, s.CPUSlots),
 	})
-	s.closers = append(s.closers, func() error { s.App.WaitBackground(); return nil })
+	s.closers = append(s.closers, func() error { s.App.Close(); return nil })
 
 	s.tracing, err = tracing.New(ctx, cfg.OTelEndpoint, "accounts")
 	if err != nil {
@@ -169,6 +169,7 @@ func NewStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Serve
 		return nil, err
 	}
 	s.App = app.New(app.Deps{DB: s.DB, Log: log, Options: appOptions(cfg, s.CPUSlots)})
+	s.closers = append(s.closers, func() error { s.App.Close(); return nil })
 	return s, nil
 }
 

@@ -6,11 +6,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestOnLowPriorityThreadLowersOnlyItsThread(t *testing.T) {
+func TestLowPriorityThreadsLowerOnlyTheirThreads(t *testing.T) {
+	threads := NewLowPriorityThreads(1)
+	defer threads.Close()
 	// The kernel answers 20 - nice, so a higher nice reads lower.
 	before, _ := unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
 	var inside int
-	OnLowPriorityThread(func() {
+	threads.Run(func() {
 		inside, _ = unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
 	})
 	if want := max(before-10, 1); before > 10 && inside != want {

@@ -1,7 +1,7 @@
 // Package work holds the concurrency helpers the server's flows share:
 // a gate that bounds how many jobs of a kind run at once, a set of jobs
-// that outlive their request, and a way to run a CPU-bound job at a lower
-// priority than the requests around it. Domain code says what to bound;
+// that outlive their request, and threads that run CPU-bound jobs at a
+// lower priority than the requests around it. Domain code says what to bound;
 // the how lives here.
 package work
 

@@ -108,10 +108,45 @@ func TestLaterOutlivesTheRequestWithinItsTimeout(t *testing.T) {
 	}
 }
 
-func TestOnLowPriorityThreadRunsAndWaits(t *testing.T) {
-	done := false
-	OnLowPriorityThread(func() { done = true })
-	if !done {
-		t.Fatal("fn had not finished when OnLowPriorityThread returned")
+func TestLowPriorityThreadsRunAndWait(t *testing.T) {
+	threads := NewLowPriorityThreads(2)
+	defer threads.Close()
+	var wg sync.WaitGroup
+	var ran atomic.Int32
+	for range 20 {
+		wg.Go(func() { threads.Run(func() { ran.Add(1) }) })
 	}
+	wg.Wait()
+	if ran.Load() != 20 {
+		t.Fatalf("%d of 20 jobs ran", ran.Load())
+	}
+	done := false
+	threads.Run(func() { done = true })
+	if !done {
+		t.Fatal("fn had not finished when Run returned")
+	}
+	// A job that comes after Close still runs, on the caller's thread.
+	threads.Close()
+	late := false
+	threads.Run(func() { late = true })
+	if !late {
+		t.Fatal("a job after Close did not run")
+	}
+}
+
+func TestLowPriorityThreadsRaiseAPanicInTheCaller(t *testing.T) {
+	threads := NewLowPriorityThreads(1)
+	defer threads.Close()
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Fatalf("recovered %v, want the job's panic", p)
+		}
+		// The thread survives its job's panic.
+		ok := false
+		threads.Run(func() { ok = true })
+		if !ok {
+			t.Fatal("the thread stopped after a panic")
+		}
+	}()
+	threads.Run(func() { panic("boom") })
 }
