@@ -369,7 +369,10 @@ wrk_run() {
 	local name=$1 script=$2 conns=$3 duration=$4 url=$5 threads=$THREADS
 	((threads <= conns)) || threads=$conns
 	if ! (
-		BENCH_OUT=$WORK/$name.json wrk -t"$threads" -c"$conns" -d"$duration" --timeout "$WRK_TIMEOUT" \
+		# The run id names the wrk run too: register's emails must not repeat
+		# the warm-up's, or a repeat meets its pending sign-up and costs a
+		# second bcrypt (the comparison that guards a pending sign-up).
+		BENCH_OUT=$WORK/$name.json BENCH_RUN_ID=$RUN_ID-$name wrk -t"$threads" -c"$conns" -d"$duration" --timeout "$WRK_TIMEOUT" \
 			-s "bench/lua/$script.lua" "$url" >"$WORK/$name.wrk.txt" 2>&1 || exit 1
 		# Not in a pipeline: there `times` would run in a subshell without children.
 		times >"$WORK/$name.times"
