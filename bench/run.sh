@@ -704,6 +704,7 @@ if wants million; then
 		-tokens "$WORK/tokens-10k.txt" -emails "$WORK/emails-10k.txt" -admin-token "$WORK/admin-token-10k.txt" \
 		-cursor-depth "$REF_CURSOR_DEPTH" -cursor-file "$WORK/cursor-10k.txt" || die "seeding ${MILLION_DB}_ref failed"
 	db_size=$(psql -w -X -At "$MILLION_URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")
+	shared_buffers=$(psql -w -X -At "$MILLION_URL" -c "SHOW shared_buffers")
 
 	for round in $(seq 1 "$MILLION_ROUNDS"); do
 		for seedname in 10k 1m; do
@@ -720,9 +721,9 @@ if wants million; then
 	# to the tail in this run.
 	admin_lists _10k "$REF_URL" "$MILLION_SAMPLE" "$WORK/admin-token-10k.txt" "$WORK/cursor-10k.txt" "$REF_CURSOR_DEPTH"
 	admin_lists "" "$MILLION_URL" "$MILLION_USERS" "$ADMIN_TOKEN" "$CURSOR" "$MILLION_CURSOR_DEPTH"
-	printf 'users=%s\nproducts=%s\nsample=%s\nref_users=%s\ninactive=%s\ncursor_depth=%s\nseed_seconds=%s\ndb_size=%s\nrounds=%s\nadmin_conns=%s\n' \
+	printf 'users=%s\nproducts=%s\nsample=%s\nref_users=%s\ninactive=%s\ncursor_depth=%s\nseed_seconds=%s\ndb_size=%s\nrounds=%s\nadmin_conns=%s\nshared_buffers=%s\n' \
 		"$MILLION_USERS" "$((MILLION_USERS * MILLION_PRODUCTS))" "$((MILLION_SAMPLE * 4 / 5))" "$MILLION_SAMPLE" "$((MILLION_USERS / 5))" \
-		"$MILLION_CURSOR_DEPTH" "$seed_secs" "$db_size" "$MILLION_ROUNDS" "$ADMIN_CONNS" >"$WORK/million.meta"
+		"$MILLION_CURSOR_DEPTH" "$seed_secs" "$db_size" "$MILLION_ROUNDS" "$ADMIN_CONNS" "$shared_buffers" >"$WORK/million.meta"
 	drop_million_dbs
 fi
 

@@ -537,6 +537,10 @@ func writeMillion(b *strings.Builder, dir string) error {
 	fmt.Fprintf(b, "- seed: %s users (%s inactive), %s products, sessions and tokens for %s of them, "+
 		"seeded by COPY in %s s; database %s\n",
 		meta["users"], meta["inactive"], meta["products"], meta["sample"], meta["seed_seconds"], meta["db_size"])
+	if sb := meta["shared_buffers"]; sb != "" {
+		fmt.Fprintf(b, "- PostgreSQL shared_buffers: %s (the sample's users, sessions and products are spread over the "+
+			"whole database: with too small a cache, GET me reads its pages from the OS on the million and not on 10k)\n", sb)
+	}
 	fmt.Fprintf(b, "- the same requests on the %s-user reference seed, measured just before, show what the machine's "+
 		"other load alone does to the tail (p99 on 10k)\n", meta["ref_users"])
 	b.WriteString("\n| admin list request | conns | requests | req/s | p50 | p99 | max | errors | p99 on 10k | target | result |\n")
