@@ -268,8 +268,16 @@ func (k searchKeys) count(ctx context.Context, db bun.IDB, active bool, capAt in
 	return n, nil
 }
 
+// countQuery answers capAt+1 as soon as one column alone passes the cap
+// (counting a range of the column's index, nothing else), and only
+// otherwise counts the union of the three columns (a user matching twice
+// counts once), which is then at most 3 x capAt rows. A broad search, the
+// costly kind, so never builds a set of ten thousand ids; CASE and OR stop
+// at the first column over the cap.
 func (k searchKeys) countQuery(db bun.IDB, active bool, capAt int) *bun.SelectQuery {
 	var ids *bun.SelectQuery
+	over := make([]string, 0, len(k.exprs))
+	args := make([]any, 0, 2*len(k.exprs)+2)
 	for _, x := range k.exprs {
 		matching := db.NewSelect().TableExpr("users AS u").ColumnExpr("u.id").
 			Where("u.active = ?", active).
@@ -281,13 +289,16 @@ func (k searchKeys) countQuery(db bun.IDB, active bool, capAt int) *bun.SelectQu
 			Limit(int64(capAt + 1))
 		// A subquery, so that its LIMIT is legal in a UNION on SQLite.
 		matching = db.NewSelect().TableExpr("(?) AS c", matching).ColumnExpr("c.id")
+		over = append(over, "(?) > ?")
+		args = append(args, db.NewSelect().TableExpr("(?) AS n", matching).ColumnExpr("count(*)"), capAt)
 		if ids == nil {
 			ids = matching
 		} else {
-			ids = ids.Union(matching) // a user matching twice counts once
+			ids = ids.Union(matching)
 		}
 	}
-	return db.NewSelect().TableExpr("(?) AS m", ids).ColumnExpr("count(*)")
+	args = append(args, capAt+1, db.NewSelect().TableExpr("(?) AS m", ids).ColumnExpr("count(*)"))
+	return db.NewSelect().ColumnExpr("CASE WHEN "+strings.Join(over, " OR ")+" THEN ? ELSE (?) END", args...)
 }
 
 // searchBatchMax caps how many rows one read of a search column takes, so
