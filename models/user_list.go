@@ -275,11 +275,10 @@ func (k searchKeys) count(ctx context.Context, db bun.IDB, active bool, capAt in
 // costly kind, so never builds a set of ten thousand ids; CASE and OR stop
 // at the first column over the cap.
 func (k searchKeys) countQuery(db bun.IDB, active bool, capAt int) *bun.SelectQuery {
-	var ids *bun.SelectQuery
-	over := make([]string, 0, len(k.exprs))
-	args := make([]any, 0, 2*len(k.exprs)+2)
-	for _, x := range k.exprs {
-		matching := db.NewSelect().TableExpr("users AS u").ColumnExpr("u.id").
+	// A fresh query each time it is used: Bun's Union changes the query it
+	// is called on, so one value cannot be both counted alone and unioned.
+	matching := func(x string) *bun.SelectQuery {
+		q := db.NewSelect().TableExpr("users AS u").ColumnExpr("u.id").
 			Where("u.active = ?", active).
 			Where(k.like(x), k.pattern).
 			// In the index's order: a planner sure to stop after cap+1 rows
@@ -288,13 +287,18 @@ func (k searchKeys) countQuery(db bun.IDB, active bool, capAt int) *bun.SelectQu
 			OrderExpr(x + ", u.id").
 			Limit(int64(capAt + 1))
 		// A subquery, so that its LIMIT is legal in a UNION on SQLite.
-		matching = db.NewSelect().TableExpr("(?) AS c", matching).ColumnExpr("c.id")
+		return db.NewSelect().TableExpr("(?) AS c", q).ColumnExpr("c.id")
+	}
+	var ids *bun.SelectQuery
+	over := make([]string, 0, len(k.exprs))
+	args := make([]any, 0, 2*len(k.exprs)+2)
+	for _, x := range k.exprs {
 		over = append(over, "(?) > ?")
-		args = append(args, db.NewSelect().TableExpr("(?) AS n", matching).ColumnExpr("count(*)"), capAt)
+		args = append(args, db.NewSelect().TableExpr("(?) AS n", matching(x)).ColumnExpr("count(*)"), capAt)
 		if ids == nil {
-			ids = matching
+			ids = matching(x)
 		} else {
-			ids = ids.Union(matching)
+			ids = ids.Union(matching(x))
 		}
 	}
 	args = append(args, capAt+1, db.NewSelect().TableExpr("(?) AS m", ids).ColumnExpr("count(*)"))
