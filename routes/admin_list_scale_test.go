@@ -125,6 +125,38 @@ func tableCounts(t *testing.T, e *testenv.Env) (active, inactive int) {
 	return int(a), int(i)
 }
 
+// walkGroup follows next_cursor through one status group from the query
+// first+base to its end and returns the ids in the order listed; every
+// page must answer only that group, with total uncapped and equal to total.
+func walkGroup(t *testing.T, e *testenv.Env, first, base string, active bool, total int) []uuid.UUID {
+	t.Helper()
+	var got []uuid.UUID
+	query := first + base
+	for pages := 0; ; pages++ {
+		if pages > total+1 {
+			t.Fatalf("%s: the walk does not end", base)
+		}
+		l := getUserList(t, e, query)
+		g := l.Active
+		if !active {
+			g = l.Inactive
+		}
+		if (active && l.Inactive != nil) || (!active && l.Active != nil) {
+			t.Fatalf("%s: the other group answered too", base)
+		}
+		if g.Total != total || g.TotalCapped {
+			t.Fatalf("%s: total %d (capped %v), want %d", base, g.Total, g.TotalCapped, total)
+		}
+		for _, u := range g.Items {
+			got = append(got, u.ID)
+		}
+		if g.NextCursor == nil {
+			return got
+		}
+		query = base + "&cursor=" + url.QueryEscape(*g.NextCursor)
+	}
+}
+
 // The totals without q come from counters; they stay equal to the table
 // through registration, admin deactivation and reactivation, self
 // deactivation, admin erasure and the purge.
@@ -193,31 +225,7 @@ func TestAdminUserListCursorWalk(t *testing.T) {
 		if c.q != "" {
 			base += "&q=" + url.QueryEscape(c.q)
 		}
-		var got []uuid.UUID
-		query := c.first + base
-		for pages := 0; ; pages++ {
-			if pages > len(want)+1 {
-				t.Fatalf("%s: the walk does not end", base)
-			}
-			l := getUserList(t, e, query)
-			g := l.Active
-			if !active {
-				g = l.Inactive
-			}
-			if (active && l.Inactive != nil) || (!active && l.Active != nil) {
-				t.Fatalf("%s: the other group answered too", base)
-			}
-			if g.Total != len(want) || g.TotalCapped {
-				t.Fatalf("%s: total %d (capped %v), want %d", base, g.Total, g.TotalCapped, len(want))
-			}
-			for _, u := range g.Items {
-				got = append(got, u.ID)
-			}
-			if g.NextCursor == nil {
-				break
-			}
-			query = base + "&cursor=" + url.QueryEscape(*g.NextCursor)
-		}
+		got := walkGroup(t, e, c.first, base, active, len(want))
 		if !slices.Equal(got, want) {
 			t.Fatalf("%s: walked %d users, want %d in order", base, len(got), len(want))
 		}
@@ -409,28 +417,7 @@ func TestAdminUserSearchCursorWalk(t *testing.T) {
 			t.Fatalf("only %d matches", len(want))
 		}
 		base := fmt.Sprintf("status=%s&per_page=%d&q=%s", c.status, c.perPage, url.QueryEscape(c.q))
-		var got []uuid.UUID
-		query := base
-		for pages := 0; ; pages++ {
-			if pages > len(want)+1 {
-				t.Fatalf("%s: the walk does not end", base)
-			}
-			l := getUserList(t, e, query)
-			g := l.Active
-			if !active {
-				g = l.Inactive
-			}
-			if g.Total != len(want) || g.TotalCapped {
-				t.Fatalf("%s: total %d (capped %v), want %d", base, g.Total, g.TotalCapped, len(want))
-			}
-			for _, u := range g.Items {
-				got = append(got, u.ID)
-			}
-			if g.NextCursor == nil {
-				break
-			}
-			query = base + "&cursor=" + url.QueryEscape(*g.NextCursor)
-		}
+		got := walkGroup(t, e, "", base, active, len(want))
 		if !slices.Equal(got, want) {
 			t.Fatalf("%s:\n got %v\nwant %v", base, got, want)
 		}
