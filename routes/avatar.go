@@ -134,7 +134,7 @@ func (h userHandlers) avatarUpload(c *fiber.Ctx) ([]byte, error) {
 		if part.FormName() != "avatar" || part.FileName() == "" {
 			_, err = io.Copy(io.Discard, part)
 		} else if files++; files == 1 {
-			data, err = readPart(part, h.avatarSizeHint(req, part))
+			data, err = readPart(part, h.avatarSizeHint(req, part, body.n))
 		} else {
 			_, err = io.Copy(io.Discard, part)
 		}
@@ -156,17 +156,23 @@ func (h userHandlers) avatarUpload(c *fiber.Ctx) ([]byte, error) {
 }
 
 // avatarSizeHint is the size to allocate for the avatar part up front: the
-// part's own Content-Length if it has one, else the request's (the file plus
-// its framing), never more than the limit. Zero when neither is known.
-func (h userHandlers) avatarSizeHint(req *fasthttp.Request, part *multipart.Part) int {
+// part's own Content-Length if it has one, else what is left of the request's
+// declared length after the read bytes (the file plus its framing, and the
+// multipart reader's look-ahead), never more than the limit. Zero when
+// neither is known.
+func (h userHandlers) avatarSizeHint(req *fasthttp.Request, part *multipart.Part, read int64) int {
 	size := 0
 	if n, err := strconv.Atoi(part.Header.Get(fiber.HeaderContentLength)); err == nil && n >= 0 {
 		size = n + 1 // room to see the end without growing
 	} else if n := req.Header.ContentLength(); n > 0 {
-		size = n
+		size = n - int(read) + multipartLookahead
 	}
 	return min(size, h.avatarLimit+1)
 }
+
+// multipartLookahead bounds what a multipart.Reader reads ahead of the part
+// it returns (its buffer's size).
+const multipartLookahead = 4096
 
 // readPart reads r into one buffer of capacity size, growing it only if the
 // part turns out larger (or size is unknown).
