@@ -33,27 +33,19 @@ func Deadline(d time.Duration) fiber.Handler {
 // gigabytes, and no client of a JSON API needs to compress its requests.
 func LimitBody(limit int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if err := checkBody(c, limit); err != nil {
+			return err
+		}
 		req := c.Request()
-		if ce := req.Header.Peek(fiber.HeaderContentEncoding); len(ce) > 0 && string(ce) != "identity" {
-			c.Context().SetConnectionClose()
-			return fmt.Errorf("request body with Content-Encoding %q: %w", ce, models.ErrUnsupportedMedia)
-		}
 		if !req.IsBodyStream() {
-			if len(req.Body()) > limit {
-				return tooLarge(c, limit)
-			}
 			return c.Next()
-		}
-		if req.Header.ContentLength() > limit {
-			return tooLarge(c, limit)
 		}
 		body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
 		if err != nil {
-			c.Context().SetConnectionClose()
-			return fiber.NewError(fiber.StatusBadRequest, "unreadable body")
+			return UnreadableBody(c)
 		}
 		if len(body) > limit {
-			return tooLarge(c, limit)
+			return TooLarge(c, limit)
 		}
 		// The body now sits in memory; handlers read it as usual.
 		req.SetBodyRaw(body)
@@ -61,9 +53,51 @@ func LimitBody(limit int) fiber.Handler {
 	}
 }
 
-func tooLarge(c *fiber.Ctx, limit int) error {
+// CheckBody refuses what LimitBody refuses without reading the body: a
+// compressed body (415), and one whose declared length, or whose part
+// already in memory, passes limit (413). It leaves a streamed body unread
+// for a handler that reads it once as it arrives, rather than holding it
+// whole first; that handler must read no more than limit+1 bytes of it and
+// answer TooLarge past limit.
+func CheckBody(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := checkBody(c, limit); err != nil {
+			return err
+		}
+		return c.Next()
+	}
+}
+
+func checkBody(c *fiber.Ctx, limit int) error {
+	req := c.Request()
+	if ce := req.Header.Peek(fiber.HeaderContentEncoding); len(ce) > 0 && string(ce) != "identity" {
+		c.Context().SetConnectionClose()
+		return fmt.Errorf("request body with Content-Encoding %q: %w", ce, models.ErrUnsupportedMedia)
+	}
+	if !req.IsBodyStream() {
+		if len(req.Body()) > limit {
+			return TooLarge(c, limit)
+		}
+		return nil
+	}
+	if req.Header.ContentLength() > limit {
+		return TooLarge(c, limit)
+	}
+	return nil
+}
+
+// TooLarge answers 413 for a body past limit and closes the connection
+// rather than draining it, so a client cannot hold it open by sending slowly.
+func TooLarge(c *fiber.Ctx, limit int) error {
 	c.Context().SetConnectionClose()
 	return fmt.Errorf("body over %d bytes: %w", limit, models.ErrTooLarge)
+}
+
+// UnreadableBody answers 400 for a body that broke off or timed out while it
+// was read, and closes the connection, whose position in the stream is lost.
+func UnreadableBody(c *fiber.Ctx) error {
+	c.Context().SetConnectionClose()
+	return fiber.NewError(fiber.StatusBadRequest, "unreadable body")
 }
 
 // LimitURI refuses a request whose target is longer than limit bytes with

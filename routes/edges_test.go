@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/color"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"strings"
@@ -251,5 +253,95 @@ func TestDroppedDatabaseIs503AndKeepsTheCode(t *testing.T) {
 	}
 	if r := e.Do("POST", pathRegisterVerify, map[string]any{"email": addr, "code": code}, ""); r.Status != 200 {
 		t.Fatalf("verify with the same code once the database is back: %d %s", r.Status, r.Body)
+	}
+}
+
+// chunked frames body as a chunked transfer of pieces of size bytes; end
+// adds the closing chunk.
+func chunked(body []byte, size int, end bool) string {
+	var b strings.Builder
+	for len(body) > 0 {
+		n := min(size, len(body))
+		fmt.Fprintf(&b, "%x\r\n%s\r\n", n, body[:n])
+		body = body[n:]
+	}
+	if end {
+		b.WriteString("0\r\n\r\n")
+	}
+	return b.String()
+}
+
+// multipartBody is a multipart/form-data body with a text field of
+// textSize bytes (none if 0) before the avatar file.
+func multipartBody(t *testing.T, textSize int, avatar []byte) (contentType string, body []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if textSize > 0 {
+		if err := w.WriteField("note", strings.Repeat("n", textSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := w.CreateFormFile("avatar", "a.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write(avatar)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.FormDataContentType(), buf.Bytes()
+}
+
+// TestAvatarUploadStreamed: the upload is parsed as it arrives, so it works
+// sent in chunks, with the file after other parts, and a body without a
+// declared length is refused once it passes the limit, without the server
+// waiting for the rest of it.
+func TestAvatarUploadStreamed(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, testenv.Config{})
+	addr := listen(t, e)
+	jpg := encodeJPEG(t, solidImage(64, 64, color.White))
+	put := func(token, contentType string) string {
+		return "PUT " + avatarPath + " HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer " + token + "\r\nContent-Type: " + contentType + "\r\n"
+	}
+	wantAvatar := func(what string, resp *http.Response, body []byte) {
+		t.Helper()
+		if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"avatar_url":"`)) {
+			t.Fatalf("%s: %d %s", what, resp.StatusCode, body)
+		}
+	}
+
+	ct, body := multipartBody(t, 0, jpg)
+	head := put(e.RegisterUser(e.Email("chunked")), ct) + "Transfer-Encoding: chunked\r\n\r\n"
+	resp, out := rawExchange(t, addr, head, strings.NewReader(chunked(body, 1000, true)))
+	wantAvatar("chunked upload", resp, out)
+
+	// 4 MiB of text first: the file is found after it, within the 5 MiB limit,
+	// both with a declared length and in chunks.
+	ct, body = multipartBody(t, 4<<20, jpg)
+	head = put(e.RegisterUser(e.Email("afterText")), ct) + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))
+	resp, out = rawExchange(t, addr, head, bytes.NewReader(body))
+	wantAvatar("avatar after 4 MiB of text", resp, out)
+	head = put(e.RegisterUser(e.Email("afterTextChunked")), ct) + "Transfer-Encoding: chunked\r\n\r\n"
+	resp, out = rawExchange(t, addr, head, strings.NewReader(chunked(body, 64<<10, true)))
+	wantAvatar("chunked avatar after 4 MiB of text", resp, out)
+
+	// Discarded parts count toward the limit too.
+	ct, body = multipartBody(t, 6<<20, jpg)
+	head = put(e.RegisterUser(e.Email("textOver")), ct) + "Transfer-Encoding: chunked\r\n\r\n"
+	resp, out = rawExchange(t, addr, head, strings.NewReader(chunked(body, 64<<10, true)))
+	wantError(t, "chunked 6 MiB of text", resp, out, 413, "payload_too_large")
+
+	// A file past the limit, in chunks: the client sends 64 KiB past the
+	// limit and then waits, never ending the body; an answer proves the
+	// server read no further than that.
+	const limit = 5<<20 + 64<<10
+	ct, body = multipartBody(t, 0, make([]byte, limit+64<<10))
+	head = put(e.RegisterUser(e.Email("over")), ct) + "Transfer-Encoding: chunked\r\n\r\n"
+	resp, out = rawExchange(t, addr, head, strings.NewReader(chunked(body[:limit+64<<10], 64<<10, false)))
+	wantError(t, "chunked upload past the limit", resp, out, 413, "payload_too_large")
+	if !resp.Close {
+		t.Errorf("chunked upload past the limit: the connection stays open")
 	}
 }

@@ -151,7 +151,7 @@ func New(a *app.App, o Options) *fiber.App {
 	ops := opsHandlers{app: a, draining: o.Draining}
 	sessions := sessionHandlers{app: a, presenter: p, cookies: refreshCookies{enabled: o.RefreshCookie, secure: !o.Development}}
 	auth := authHandlers{app: a, presenter: p, sessions: sessions}
-	users := userHandlers{app: a, presenter: p, sessions: sessions}
+	users := userHandlers{app: a, presenter: p, sessions: sessions, avatarLimit: avatarLimit}
 	// Middleware verifies the token; the app then checks that its account
 	// and session still accept it (loadAccount, or the flow itself).
 	userToken := middleware.RequireToken(o.JWTSecret, models.RoleUser)
@@ -197,12 +197,14 @@ func New(a *app.App, o Options) *fiber.App {
 	api.Delete("/users/me", userToken, asUser, users.deleteMe)
 	api.Put("/users/me/password", userToken, asUser, users.changePassword)
 	// The body is read last: a stranger, or a user past their upload limit,
-	// is answered before any of a 5 MiB body is buffered.
+	// is answered before any of a 5 MiB body is read. The handler then reads
+	// the body itself as it arrives, so an upload is held once rather than
+	// buffered whole first; CheckBody refuses what LimitBody would up front.
 	avatarUpload := []fiber.Handler{userToken, asUser}
 	if o.AvatarLimiter != nil {
 		avatarUpload = append(avatarUpload, middleware.RateLimitPerUser(o.AvatarLimiter))
 	}
-	api.Put("/users/me/avatar", append(avatarUpload, middleware.LimitBody(avatarLimit), users.putAvatar)...)
+	api.Put("/users/me/avatar", append(avatarUpload, middleware.CheckBody(avatarLimit), users.putAvatar)...)
 	api.Delete("/users/me/avatar", userToken, asUser, users.deleteAvatar)
 	api.Get("/users/me/sessions", userToken, asUser, sessions.list)
 	api.Delete("/users/me/sessions/:id", userToken, asUser, sessions.delete)

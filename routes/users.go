@@ -12,6 +12,8 @@ type userHandlers struct {
 	app *app.App
 	presenter
 	sessions sessionHandlers
+	// avatarLimit bounds an avatar upload's whole body, in bytes.
+	avatarLimit int
 }
 
 type meJSON struct {
