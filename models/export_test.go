@@ -10,16 +10,17 @@ import (
 )
 
 // SearchQueries are the first read of a search page (the three column
-// ranges of one group) and the count query ListUsers runs for it, for tests
+// ranges of one group) and the two count queries ListUsers may run for it
+// (does a column pass the cap; the exact count of the union), for tests
 // that look at their plans.
-func SearchQueries(db bun.IDB, search string, active bool, limit int, after *UserPosition, capAt int) (page, count *bun.SelectQuery) {
+func SearchQueries(db bun.IDB, search string, active bool, limit int, after *UserPosition, capAt int) (page, overCap, union *bun.SelectQuery) {
 	k := newSearchKeys(db, search)
 	m := newSearchMerge(active, UserFilter{Limit: limit, After: after})
 	var reads []searchRead
 	for _, col := range m.merge() {
 		reads = append(reads, searchRead{m, col})
 	}
-	return k.readQuery(db, reads), k.countQuery(db, active, capAt)
+	return k.readQuery(db, reads), k.overCapQuery(db, []bool{active}, capAt), k.unionCountQuery(db, active, capAt)
 }
 
 // SearchColumnRow is a row of one column's range: the user and whether Go's

@@ -109,16 +109,21 @@ func ListUsers(ctx context.Context, db bun.IDB, f UserFilter) (*UserGroups, erro
 		}
 	} else {
 		keys = newSearchKeys(db, search)
+		var counted []listGroup
+		var actives []bool
 		for _, g := range groups {
-			if g.group == nil {
-				continue
+			if g.group != nil {
+				counted = append(counted, g)
+				actives = append(actives, g.active)
 			}
-			n, err := keys.count(ctx, db, g.active, capAt)
-			if err != nil {
-				return nil, err
-			}
-			g.group.Total = min(n, capAt)
-			g.group.TotalCapped = n > capAt
+		}
+		totals, err := keys.count(ctx, db, actives, capAt)
+		if err != nil {
+			return nil, err
+		}
+		for i, g := range counted {
+			g.group.Total = min(totals[i], capAt)
+			g.group.TotalCapped = totals[i] > capAt
 		}
 	}
 
@@ -257,52 +262,94 @@ func (k searchKeys) like(x string) string {
 	return x + ` LIKE ? ESCAPE '\'`
 }
 
-// count counts one group's matches, stopping each column's range one row
-// past the cap: min(n, capAt) is the total and n > capAt says it is capped
-// (when no column reached capAt+1 rows, n is exact).
-func (k searchKeys) count(ctx context.Context, db bun.IDB, active bool, capAt int) (int, error) {
-	var n int
-	if err := k.countQuery(db, active, capAt).Scan(ctx, &n); err != nil {
-		return 0, dbErr(err, "count users")
+// count counts the matches of each group (active or not, in the order
+// given), stopping each column's range one row past the cap: min(n, capAt)
+// is a total and n > capAt says it is capped. One statement asks, for every
+// group, whether one column alone passes the cap (a range of that column's
+// index, nothing else): a broad search, the costly kind, ends there. Only
+// the groups under the cap in every column are counted exactly, as the
+// union of their three columns (a user matching twice counts once), at most
+// 3 x capAt rows, in a second statement. Fewer, simpler statements matter:
+// PostgreSQL plans each one anew (the LIKE prefix must be a constant for it
+// to become an index range), and planning was about 40% of a search's
+// database time.
+func (k searchKeys) count(ctx context.Context, db bun.IDB, actives []bool, capAt int) ([]int, error) {
+	totals := make([]int, len(actives))
+	over := make([]bool, len(actives))
+	dest := make([]any, len(actives))
+	for i := range over {
+		dest[i] = &over[i]
 	}
-	return n, nil
-}
-
-// countQuery answers capAt+1 as soon as one column alone passes the cap
-// (counting a range of the column's index, nothing else), and only
-// otherwise counts the union of the three columns (a user matching twice
-// counts once), which is then at most 3 x capAt rows. A broad search, the
-// costly kind, so never builds a set of ten thousand ids; CASE and OR stop
-// at the first column over the cap.
-func (k searchKeys) countQuery(db bun.IDB, active bool, capAt int) *bun.SelectQuery {
-	// A fresh query each time it is used: Bun's Union changes the query it
-	// is called on, so one value cannot be both counted alone and unioned.
-	matching := func(x string) *bun.SelectQuery {
-		q := db.NewSelect().TableExpr("users AS u").ColumnExpr("u.id").
-			Where("u.active = ?", active).
-			Where(k.like(x), k.pattern).
-			// In the index's order: a planner sure to stop after cap+1 rows
-			// reads the range instead of the table (a seq scan "stopping
-			// early" finds no match until it reaches where they were made).
-			OrderExpr(x + ", u.id").
-			Limit(int64(capAt + 1))
-		// A subquery, so that its LIMIT is legal in a UNION on SQLite.
-		return db.NewSelect().TableExpr("(?) AS c", q).ColumnExpr("c.id")
+	if err := k.overCapQuery(db, actives, capAt).Scan(ctx, dest...); err != nil {
+		return nil, dbErr(err, "count users")
 	}
-	var ids *bun.SelectQuery
-	over := make([]string, 0, len(k.exprs))
-	args := make([]any, 0, 2*len(k.exprs)+2)
-	for _, x := range k.exprs {
-		over = append(over, "(?) > ?")
-		args = append(args, db.NewSelect().TableExpr("(?) AS n", matching(x)).ColumnExpr("count(*)"), capAt)
-		if ids == nil {
-			ids = matching(x)
+	var exact []bool
+	var exactAt []int
+	for i, o := range over {
+		if o {
+			totals[i] = capAt + 1
 		} else {
-			ids = ids.Union(matching(x))
+			exact = append(exact, actives[i])
+			exactAt = append(exactAt, i)
 		}
 	}
-	args = append(args, capAt+1, db.NewSelect().TableExpr("(?) AS m", ids).ColumnExpr("count(*)"))
-	return db.NewSelect().ColumnExpr("CASE WHEN "+strings.Join(over, " OR ")+" THEN ? ELSE (?) END", args...)
+	if len(exact) == 0 {
+		return totals, nil
+	}
+	q := db.NewSelect()
+	dest = dest[:0]
+	for j, active := range exact {
+		q = q.ColumnExpr("(?)", k.unionCountQuery(db, active, capAt))
+		dest = append(dest, &totals[exactAt[j]])
+	}
+	if err := q.Scan(ctx, dest...); err != nil {
+		return nil, dbErr(err, "count users")
+	}
+	return totals, nil
+}
+
+// matchingIDs is one column's matching users of a group, at most capAt+1,
+// in the column index's order: a planner sure to stop after cap+1 rows
+// reads the range instead of the table (a seq scan "stopping early" finds
+// no match until it reaches where they were made). A fresh query on every
+// call: Bun's Union changes the query it is called on.
+func (k searchKeys) matchingIDs(db bun.IDB, x string, active bool, capAt int) *bun.SelectQuery {
+	q := db.NewSelect().TableExpr("users AS u").ColumnExpr("u.id").
+		Where("u.active = ?", active).
+		Where(k.like(x), k.pattern).
+		OrderExpr(x + ", u.id").
+		Limit(int64(capAt + 1))
+	// A subquery, so that its LIMIT is legal in a UNION on SQLite.
+	return db.NewSelect().TableExpr("(?) AS c", q).ColumnExpr("c.id")
+}
+
+// overCapQuery answers one boolean per group: does one of its columns
+// alone hold more than capAt matches? OR stops at the first that does.
+func (k searchKeys) overCapQuery(db bun.IDB, actives []bool, capAt int) *bun.SelectQuery {
+	q := db.NewSelect()
+	for _, active := range actives {
+		over := make([]string, 0, len(k.exprs))
+		args := make([]any, 0, 2*len(k.exprs))
+		for _, x := range k.exprs {
+			over = append(over, "(?) > ?")
+			args = append(args, db.NewSelect().TableExpr("(?) AS n", k.matchingIDs(db, x, active, capAt)).ColumnExpr("count(*)"), capAt)
+		}
+		q = q.ColumnExpr("("+strings.Join(over, " OR ")+")", args...)
+	}
+	return q
+}
+
+// unionCountQuery counts a group's users matching in any column, each once.
+func (k searchKeys) unionCountQuery(db bun.IDB, active bool, capAt int) *bun.SelectQuery {
+	var ids *bun.SelectQuery
+	for _, x := range k.exprs {
+		if ids == nil {
+			ids = k.matchingIDs(db, x, active, capAt)
+		} else {
+			ids = ids.Union(k.matchingIDs(db, x, active, capAt))
+		}
+	}
+	return db.NewSelect().TableExpr("(?) AS m", ids).ColumnExpr("count(*)")
 }
 
 // searchBatchMax caps how many rows one read of a search column takes, so
