@@ -246,28 +246,41 @@ func TestAdminUserListCursorWalk(t *testing.T) {
 }
 
 // Users erased or deactivated between two pages neither shift nor repeat
-// the rest of the walk.
+// the rest of the walk, with or without a search.
 func TestAdminUserListCursorAcrossChanges(t *testing.T) {
 	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	withAdmin(t, e)
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	seedListUsers(t, e, "chg", 20, now, func(int) bool { return true })
-	order := listOrder(t, e, true, "")
-	first := getUserList(t, e, "status=active&per_page=5")
-	mustStatus(t, e.Do(http.MethodDelete, pathAdminUsers+"/"+order[4].String(), nil, adminTok(e)), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodDelete, pathAdminUsers+"/"+order[5].String(), nil, adminTok(e)), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodPatch, pathAdminUsers+"/"+order[7].String(), map[string]any{"active": false}, adminTok(e)), http.StatusOK, "")
-	second := getUserList(t, e, "status=active&per_page=5&cursor="+url.QueryEscape(*first.Active.NextCursor))
-	var got []uuid.UUID
-	for _, u := range second.Active.Items {
-		got = append(got, u.ID)
-	}
-	if want := []uuid.UUID{order[6], order[8], order[9], order[10], order[11]}; !slices.Equal(got, want) {
-		t.Fatalf("second page %v, want %v", got, want)
-	}
-	if second.Active.Total != 17 {
-		t.Fatalf("total after the changes: %d", second.Active.Total)
+	for _, c := range []struct {
+		name, q string
+		seed    func(*testing.T, *testenv.Env)
+	}{
+		{"list", "", func(t *testing.T, e *testenv.Env) {
+			seedListUsers(t, e, "chg", 20, time.Now().UTC().Truncate(time.Microsecond), func(int) bool { return true })
+		}},
+		{"search", "lee", func(t *testing.T, e *testenv.Env) { seedSearchUsers(t, e, mixedSearchRows()) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := testenv.New(t, testenv.Config{})
+			withAdmin(t, e)
+			c.seed(t, e)
+			order := listOrder(t, e, true, c.q)
+			base := "status=active&per_page=5&q=" + url.QueryEscape(c.q)
+			first := getUserList(t, e, base)
+			mustStatus(t, e.Do(http.MethodDelete, pathAdminUsers+"/"+order[4].String(), nil, adminTok(e)), http.StatusOK, "")
+			mustStatus(t, e.Do(http.MethodDelete, pathAdminUsers+"/"+order[5].String(), nil, adminTok(e)), http.StatusOK, "")
+			mustStatus(t, e.Do(http.MethodPatch, pathAdminUsers+"/"+order[7].String(), map[string]any{"active": false}, adminTok(e)), http.StatusOK, "")
+			second := getUserList(t, e, base+"&cursor="+url.QueryEscape(*first.Active.NextCursor))
+			var got []uuid.UUID
+			for _, u := range second.Active.Items {
+				got = append(got, u.ID)
+			}
+			if want := []uuid.UUID{order[6], order[8], order[9], order[10], order[11]}; !slices.Equal(got, want) {
+				t.Fatalf("second page %v, want %v", got, want)
+			}
+			if second.Active.Total != len(order)-3 {
+				t.Fatalf("total after the changes: %d, want %d", second.Active.Total, len(order)-3)
+			}
+		})
 	}
 }
 
@@ -421,30 +434,5 @@ func TestAdminUserSearchCursorWalk(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("%s:\n got %v\nwant %v", base, got, want)
 		}
-	}
-}
-
-// Users erased or deactivated between two pages of a search neither shift
-// nor repeat the rest of the walk.
-func TestAdminUserSearchCursorAcrossChanges(t *testing.T) {
-	t.Parallel()
-	e := testenv.New(t, testenv.Config{})
-	withAdmin(t, e)
-	seedSearchUsers(t, e, mixedSearchRows())
-	order := listOrder(t, e, true, "lee")
-	first := getUserList(t, e, "status=active&q=lee&per_page=5")
-	mustStatus(t, e.Do(http.MethodDelete, pathAdminUsers+"/"+order[4].String(), nil, adminTok(e)), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodDelete, pathAdminUsers+"/"+order[5].String(), nil, adminTok(e)), http.StatusOK, "")
-	mustStatus(t, e.Do(http.MethodPatch, pathAdminUsers+"/"+order[7].String(), map[string]any{"active": false}, adminTok(e)), http.StatusOK, "")
-	second := getUserList(t, e, "status=active&q=lee&per_page=5&cursor="+url.QueryEscape(*first.Active.NextCursor))
-	var got []uuid.UUID
-	for _, u := range second.Active.Items {
-		got = append(got, u.ID)
-	}
-	if want := []uuid.UUID{order[6], order[8], order[9], order[10], order[11]}; !slices.Equal(got, want) {
-		t.Fatalf("second page %v, want %v", got, want)
-	}
-	if second.Active.Total != len(order)-3 {
-		t.Fatalf("total after the changes: %d, want %d", second.Active.Total, len(order)-3)
 	}
 }
